@@ -1,0 +1,50 @@
+"""The Telegram channel: the one ordered list of handlers, and the published command menu."""
+
+from __future__ import annotations
+
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.people import OFFICE_ROLE
+from bot.services import Services
+from handlers import commands, dialog
+from handlers.errors import on_error
+
+PRIVATE_ROLES = ("unregistered", "teacher", "parent", "head")
+
+
+def register(app: Application) -> None:
+    """Every handler, in the order Telegram updates are tried against them."""
+    app.add_handler(CommandHandler("start", commands.start))
+    app.add_handler(CommandHandler("capnhat", commands.update_profile))
+    app.add_handler(CommandHandler("trogiup", commands.help_command))
+    app.add_handler(CommandHandler("help", commands.help_command))
+    app.add_handler(CommandHandler("huy", commands.cancel))
+    app.add_handler(CommandHandler("xoadulieu", commands.delete_my_data))
+    app.add_handler(
+        MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, commands.unknown_command)
+    )
+    app.add_handler(CallbackQueryHandler(dialog.on_button))
+    app.add_handler(
+        MessageHandler(filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL, dialog.on_message)
+    )
+    app.add_error_handler(on_error)
+
+
+async def publish_commands(app: Application, services: Services) -> None:
+    """The menu of commands with Vietnamese descriptions, for private chats and the office group."""
+    texts = services.content.texts
+    private: dict[str, BotCommand] = {}
+    for role in PRIVATE_ROLES:
+        for command in services.content.commands_for(role):
+            private.setdefault(
+                command.command, BotCommand(command.command, texts.get(command.description))
+            )
+    await app.bot.set_my_commands(list(private.values()), scope=BotCommandScopeAllPrivateChats())
+    office_chat = services.settings.office_chat_id
+    if office_chat is not None:
+        office = [
+            BotCommand(c.command, texts.get(c.description))
+            for c in services.content.commands_for(OFFICE_ROLE)
+        ]
+        await app.bot.set_my_commands(office, scope=BotCommandScopeChat(office_chat))

@@ -1,0 +1,141 @@
+"""The one command line: `antq run`, `antq sandbox`, `antq units import FILE`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+import content
+from bot.config import Settings, describe_errors
+from content import Content, ContentError
+
+EXIT_CONFIG = 2
+log = logging.getLogger("antq")
+
+
+def configure_logging(level: str = "INFO") -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # httpx logs every request URL, and Bot API URLs contain the bot token.
+    for noisy in ("httpx", "httpcore", "apscheduler", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def load_content_or_exit() -> Content:
+    try:
+        return content.load()
+    except ContentError as exc:
+        print(f"ContentError: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+
+
+def load_settings_or_exit(texts: content.Texts, need_token: bool, **overrides: object) -> Settings:
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        print(texts.get("config.invalid"), file=sys.stderr)
+        for line in describe_errors(exc, texts):
+            print(f"  {line}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+    if need_token and settings.bot_token is None:
+        print(texts.get("config.invalid"), file=sys.stderr)
+        print(f"  ANTQ_BOT_TOKEN: {texts.get('config.error.missing')}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG)
+    return settings
+
+
+async def serve(settings: Settings, bundle: Content) -> None:
+    """Run the bot until SIGINT or SIGTERM."""
+    from bot.app import build_application, start_receiving, stop_receiving
+    from bot.clock import Clock
+    from bot.services import Services
+
+    services = await Services.open(settings, bundle, Clock(settings.tz))
+    app = build_application(services)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with app:
+            await app.start()
+            await start_receiving(app, settings)
+            log.info(bundle.texts.get("cli.started", mode=settings.mode.value))
+            await stop.wait()
+            await stop_receiving(app)
+            await app.stop()
+    finally:
+        await services.close()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    bundle = load_content_or_exit()
+    settings = load_settings_or_exit(bundle.texts, need_token=True)
+    configure_logging(settings.log_level)
+    asyncio.run(serve(settings, bundle))
+    return 0
+
+
+def cmd_units_import(args: argparse.Namespace) -> int:
+    from bot.units_import import format_report, import_units
+    from storage.db import Database
+
+    bundle = load_content_or_exit()
+    settings = load_settings_or_exit(bundle.texts, need_token=False)
+
+    async def run() -> bool:
+        db = await Database.open(settings.database_path)
+        try:
+            report = await import_units(db, Path(args.file))
+        finally:
+            await db.close()
+        print(format_report(report, bundle.texts))
+        return report.ok
+
+    return 0 if asyncio.run(run()) else 1
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from sandbox.terminal import run_terminal
+
+    bundle = load_content_or_exit()
+    configure_logging("WARNING")
+    return asyncio.run(run_terminal(bundle, database=Path(args.database), reset=args.reset))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="antq", description="ANTQ Bot")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="start the bot with the configured token")
+    run.set_defaults(func=cmd_run)
+
+    sandbox = commands.add_parser(
+        "sandbox", help="start a local Telegram sandbox and the bot, and chat in this terminal"
+    )
+    sandbox.add_argument("--database", default="./data/sandbox.db")
+    sandbox.add_argument("--reset", action="store_true", help="start from an empty database")
+    sandbox.set_defaults(func=cmd_sandbox)
+
+    units = commands.add_parser("units", help="manage units (schools and other units)")
+    units_commands = units.add_subparsers(dest="units_command", required=True)
+    units_import = units_commands.add_parser("import", help="import units from a CSV or XLSX file")
+    units_import.add_argument("file")
+    units_import.set_defaults(func=cmd_units_import)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,50 @@
+"""Time as the bot sees it: UTC instants, local dates, and a clock tests can move by hand."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+
+class Clock:
+    """The real clock; every part of the bot asks this instead of datetime.now()."""
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def local_now(self) -> datetime:
+        return self.now().astimezone(self.tz)
+
+    def today(self) -> date:
+        return self.local_now().date()
+
+
+class ManualClock(Clock):
+    """A clock that stands still until a test moves it."""
+
+    def __init__(self, tz: ZoneInfo, start: datetime) -> None:
+        super().__init__(tz)
+        if start.tzinfo is None:
+            raise ValueError("start must be timezone-aware")
+        self._now = start.astimezone(UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, delta: timedelta) -> None:
+        self._now += delta
+
+    def set(self, moment: datetime) -> None:
+        self._now = moment.astimezone(UTC)
+
+
+def format_date(day: date) -> str:
+    """Dates as people in Vietnam write them: 26/11/2026."""
+    return day.strftime("%d/%m/%Y")
+
+
+def days(n: int) -> timedelta:
+    return timedelta(days=n)

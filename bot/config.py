@@ -1,0 +1,124 @@
+"""Settings read from the environment (prefix ANTQ_) and an optional .env file."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from content.texts import Texts
+
+TOKEN_PATTERN = re.compile(r"^\d+:[A-Za-z0-9_-]{5,}$")
+
+
+class Mode(StrEnum):
+    POLLING = "polling"
+    WEBHOOK = "webhook"
+
+
+class Settings(BaseSettings):
+    """Everything the bot needs to know about its installation; built once and passed down."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ANTQ_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    bot_token: SecretStr | None = None  # required to run; not to import units or export
+    api_base_url: str = "https://api.telegram.org"
+    mode: Mode = Mode.POLLING
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1:8443"
+    webhook_secret: SecretStr | None = None
+    database_path: Path = Path("./data/antq.db")
+    timezone: str = "Asia/Ho_Chi_Minh"
+    office_chat_id: int | None = None
+    office_admins: Annotated[frozenset[int], NoDecode] = frozenset()
+    org_name: str = "Sở Giáo dục và Đào tạo"
+    log_level: str = "INFO"
+    concurrent_updates: int = Field(default=32, ge=1, le=1024)
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not TOKEN_PATTERN.match(value.get_secret_value()):
+            raise PydanticCustomError("token_shape", "not a Telegram bot token")
+        return value
+
+    @field_validator("api_base_url", "webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise PydanticCustomError("http_url", "not an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise PydanticCustomError("host_port", "not host:port")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise PydanticCustomError("time_zone", "unknown time zone") from exc
+        return value
+
+    @field_validator("office_admins", mode="before")
+    @classmethod
+    def _comma_separated_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            if not all(re.fullmatch(r"-?\d+", part) for part in parts):
+                raise PydanticCustomError("id_list", "not comma-separated ids")
+            return frozenset(int(part) for part in parts)
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_url(self) -> Settings:
+        if self.mode is Mode.WEBHOOK and not self.webhook_url:
+            raise PydanticCustomError("webhook_needs_url", "webhook mode needs a webhook URL")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def webhook_host(self) -> str:
+        return self.webhook_listen.rpartition(":")[0]
+
+    @property
+    def webhook_port(self) -> int:
+        return int(self.webhook_listen.rpartition(":")[2])
+
+    def is_office_admin(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.office_admins
+
+
+def describe_errors(error: ValidationError, texts: Texts) -> list[str]:
+    """One readable line per bad field, named as its environment variable, worded in content/."""
+    lines = []
+    for item in error.errors():
+        field = "_".join(str(part) for part in item["loc"])
+        name = f"ANTQ_{field.upper()}" if field else "ANTQ"
+        key = f"config.error.{item['type']}"
+        reason = (
+            texts.get(key)
+            if texts.has(key)
+            else texts.get("config.error.other", detail=item["msg"])
+        )
+        lines.append(f"{name}: {reason}")
+    return lines

@@ -1,0 +1,89 @@
+"""Onboarding, profile, help and deletion of a person's data: what the basic commands do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.clock import Clock
+from bot.conversation import ChatRef
+from bot.dialogs import OptionPage, Reply
+from content import Content
+from storage.db import Transaction
+from storage.people import PeopleRepository, Person
+from storage.units import UnitRepository
+
+OFFICE_ROLE = "office"
+UNREGISTERED_ROLE = "unregistered"
+
+
+class PeopleService:
+    def __init__(
+        self,
+        content: Content,
+        people: PeopleRepository,
+        units: UnitRepository,
+        clock: Clock,
+        org_name: str,
+    ) -> None:
+        self.content = content
+        self.texts = content.texts
+        self.people = people
+        self.units = units
+        self.clock = clock
+        self.org_name = org_name
+
+    async def unit_options(self, query: str | None, offset: int, limit: int) -> OptionPage:
+        """The unit picker of onboarding: search by name, one page at a time."""
+        found, total = await self.units.search(query, offset, limit)
+        return OptionPage([(unit.code, unit.name) for unit in found], total)
+
+    async def finish_onboarding(
+        self, tx: Transaction, chat: ChatRef, answers: dict[str, Any]
+    ) -> list[Reply]:
+        await self.people.save(
+            tx,
+            channel=chat.channel,
+            chat_id=chat.chat_id,
+            role=answers["role"],
+            unit_code=answers.get("unit"),
+            subscribed=answers.get("subscribe") == "yes",
+            now=self.clock.now(),
+        )
+        profile = await self._profile_params(
+            answers["role"], answers.get("unit"), answers.get("subscribe") == "yes"
+        )
+        return [
+            Reply(self.texts.get("welcome.done", **profile)),
+            Reply(self.help_text(answers["role"])),
+        ]
+
+    async def finish_deletion(
+        self, tx: Transaction, chat: ChatRef, answers: dict[str, Any]
+    ) -> list[Reply]:
+        deleted = await self.people.delete(tx, chat.channel, chat.chat_id)
+        return [Reply(self.texts.get("delete_data.done" if deleted else "delete_data.nothing"))]
+
+    async def welcome_back(self, person: Person) -> Reply:
+        profile = await self._profile_params(person.role, person.unit_code, person.subscribed)
+        return Reply(self.texts.get("welcome.back", **profile))
+
+    def help_text(self, role: str, is_office: bool = False) -> str:
+        text = self.texts.get(f"help.{role}")
+        if is_office and role != OFFICE_ROLE:
+            text = f"{text}\n\n{self.texts.get('help.office')}"
+        return text
+
+    def onboarding_context(self) -> dict[str, str]:
+        return {"org_name": self.org_name}
+
+    async def _profile_params(
+        self, role: str, unit_code: str | None, subscribed: bool
+    ) -> dict[str, str]:
+        unit = await self.units.get(unit_code) if unit_code else None
+        return {
+            "role": self.texts.get(f"roles.{role}"),
+            "unit": unit.name if unit else self.texts.get("welcome.no_unit"),
+            "subscribed": self.texts.get(
+                "welcome.answer_yes" if subscribed else "welcome.answer_no"
+            ),
+        }

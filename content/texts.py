@@ -1,0 +1,88 @@
+"""Every sentence a person reads, looked up by key from content/texts/<language>.yaml."""
+
+from __future__ import annotations
+
+import html
+import string
+import unicodedata
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TEXTS_DIR = Path(__file__).parent / "texts"
+
+
+class ContentError(Exception):
+    """A content file is missing, malformed or refers to something that does not exist."""
+
+
+def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in tree.items():
+        if not isinstance(key, str):
+            raise ContentError(f"{prefix}{key}: keys must be text (quote yes/no/on/off/numbers)")
+        full = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{full}."))
+        elif isinstance(value, str):
+            flat[full] = value.rstrip("\n") if value.endswith("\n") else value
+        else:
+            raise ContentError(f"{full}: expected text, found {type(value).__name__}")
+    return flat
+
+
+def placeholders(template: str) -> set[str]:
+    """The {names} a template expects."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+class Texts:
+    """Telegram-HTML templates by dotted key; parameters are escaped before they are inserted."""
+
+    def __init__(self, templates: Mapping[str, str]) -> None:
+        self._templates = dict(templates)
+
+    @classmethod
+    def load(cls, language: str = "vi", directory: Path = TEXTS_DIR) -> Texts:
+        path = directory / f"{language}.yaml"
+        try:
+            tree = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ContentError(f"{path}: {exc}") from exc
+        if not isinstance(tree, Mapping):
+            raise ContentError(f"{path}: expected a mapping of keys to texts")
+        return cls(_flatten(tree))
+
+    def has(self, key: str) -> bool:
+        return key in self._templates
+
+    def keys(self) -> set[str]:
+        return set(self._templates)
+
+    def with_extra(self, extra: Mapping[str, str]) -> Texts:
+        """These texts plus some more (tests and add-ons)."""
+        return Texts({**self._templates, **extra})
+
+    def template(self, key: str) -> str:
+        try:
+            return self._templates[key]
+        except KeyError:
+            raise ContentError(f"text key not found: {key}") from None
+
+    def get(self, key: str, **params: object) -> str:
+        """The text for key, each parameter HTML-escaped (a person's words are never markup)."""
+        safe = {name: html.escape(str(value), quote=False) for name, value in params.items()}
+        return self.template(key).format_map(safe)
+
+    def raw(self, key: str, **params: object) -> str:
+        """The text for key with parameters as they are: for button labels, which are plain."""
+        return self.template(key).format_map({k: str(v) for k, v in params.items()})
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics, so that 'nguyen du' finds 'Nguyễn Du'."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn").casefold().strip()

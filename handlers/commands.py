@@ -1,0 +1,128 @@
+"""The basic commands: /start, /capnhat, /trogiup, /huy, /xoadulieu, and unknown ones."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.dialogs import Reply
+from bot.people import OFFICE_ROLE, UNREGISTERED_ROLE
+from handlers.context import chat_of, is_office_chat, is_private, services_of
+from handlers.render import send
+
+
+async def _in_dialog_reminder(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """If a dialog is open, repeat its question with a reminder and return True."""
+    answer = await services_of(context).conversations.prompt_again(
+        chat_of(update), "chat.in_dialog"
+    )
+    if answer is None:
+        return False
+    await send(context, chat_of(update).chat_id, answer.replies)
+    return True
+
+
+async def _private_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    if is_private(update):
+        return True
+    services = services_of(context)
+    if is_office_chat(update, services):
+        await send(
+            context,
+            chat_of(update).chat_id,
+            [Reply(services.content.texts.get("chat.private_only"))],
+        )
+    return False
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await _private_only(update, context):
+        return
+    services = services_of(context)
+    chat = chat_of(update)
+    async with services.conversations.lock(chat):
+        if await _in_dialog_reminder(update, context):
+            return
+        person = await services.people.people.get(chat.channel, chat.chat_id)
+        if person is not None:
+            await send(context, chat.chat_id, [await services.people.welcome_back(person)])
+            return
+        intro = Reply(
+            services.content.texts.get("welcome.new", org_name=services.settings.org_name)
+        )
+        answer = await services.conversations.begin(
+            chat, "onboarding", services.people.onboarding_context()
+        )
+        await send(context, chat.chat_id, [intro, *answer.replies])
+
+
+async def update_profile(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await _private_only(update, context):
+        return
+    services = services_of(context)
+    chat = chat_of(update)
+    async with services.conversations.lock(chat):
+        if await _in_dialog_reminder(update, context):
+            return
+        answer = await services.conversations.begin(
+            chat, "onboarding", services.people.onboarding_context()
+        )
+        await send(context, chat.chat_id, answer.replies)
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = services_of(context)
+    chat = chat_of(update)
+    user_id = update.effective_user.id if update.effective_user else None
+    is_office = services.settings.is_office_admin(user_id)
+    if not is_private(update):
+        if is_office_chat(update, services):
+            await send(context, chat.chat_id, [Reply(services.people.help_text(OFFICE_ROLE))])
+        return
+    async with services.conversations.lock(chat):
+        person = await services.people.people.get(chat.channel, chat.chat_id)
+        role = person.role if person else UNREGISTERED_ROLE
+        await send(context, chat.chat_id, [Reply(services.people.help_text(role, is_office))])
+        await _in_dialog_reminder(update, context)
+
+
+async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await _private_only(update, context):
+        return
+    services = services_of(context)
+    chat = chat_of(update)
+    texts = services.content.texts
+    async with services.conversations.lock(chat):
+        cancelled = await services.conversations.cancel(chat)
+        key = "dialog.cancelled" if cancelled else "chat.cancelled_nothing"
+        await send(context, chat.chat_id, [Reply(texts.get(key))])
+
+
+async def delete_my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await _private_only(update, context):
+        return
+    services = services_of(context)
+    chat = chat_of(update)
+    async with services.conversations.lock(chat):
+        if await _in_dialog_reminder(update, context):
+            return
+        if await services.people.people.get(chat.channel, chat.chat_id) is None:
+            await send(
+                context, chat.chat_id, [Reply(services.content.texts.get("delete_data.nothing"))]
+            )
+            return
+        answer = await services.conversations.begin(chat, "delete_data")
+        await send(context, chat.chat_id, answer.replies)
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not is_private(update):
+        return
+    services = services_of(context)
+    chat = chat_of(update)
+    async with services.conversations.lock(chat):
+        if await _in_dialog_reminder(update, context):
+            return
+        await send(
+            context, chat.chat_id, [Reply(services.content.texts.get("chat.unknown_command"))]
+        )

@@ -1,0 +1,53 @@
+"""Messages and button presses that answer an open dialog."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.dialogs import Reply, is_dialog_payload
+from handlers.context import chat_of, is_private, services_of
+from handlers.incoming import from_update
+from handlers.render import edit_or_send, send
+
+
+async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not is_private(update):
+        return
+    services = services_of(context)
+    chat = chat_of(update)
+    incoming = from_update(update)
+    if incoming is None:
+        return
+    async with services.conversations.lock(chat):
+        answer = await services.conversations.handle(chat, incoming)
+        if answer is None:
+            await send(
+                context, chat.chat_id, [Reply(services.content.texts.get("chat.not_understood"))]
+            )
+            return
+        await send(context, chat.chat_id, answer.replies)
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    assert query is not None
+    services = services_of(context)
+    texts = services.content.texts
+    if not is_private(update) or not is_dialog_payload(query.data):
+        await query.answer(texts.get("chat.stale_button"))
+        return
+    chat = chat_of(update)
+    incoming = from_update(update)
+    assert incoming is not None
+    async with services.conversations.lock(chat):
+        answer = await services.conversations.handle(chat, incoming)
+        if answer is None:
+            await query.answer(texts.get("chat.stale_button"))
+            return
+        await query.answer(answer.notice)
+        message = query.message if query.message and query.message.is_accessible else None
+        if answer.advanced and message is not None:
+            await edit_or_send(context, message, answer.replies)
+        else:
+            await send(context, chat.chat_id, answer.replies)

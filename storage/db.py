@@ -1,0 +1,153 @@
+"""The SQLite database: one aiosqlite connection in WAL mode, migrations, and transactions."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def to_db(moment: datetime) -> str:
+    """A moment as sortable UTC ISO text, the only form times are stored in."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def from_db(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    sql: str
+
+
+def load_migrations() -> list[Migration]:
+    """The numbered SQL files in storage/migrations, in order; numbers must be 1..N without gaps."""
+    migrations = []
+    for entry in resources.files("storage.migrations").iterdir():
+        match = re.fullmatch(r"(\d{4})_(\w+)\.sql", entry.name)
+        if not match:
+            continue
+        sql = entry.read_text(encoding="utf-8")
+        first = sql.splitlines()[0] if sql else ""
+        description = first.removeprefix("--").strip() or match.group(2)
+        migrations.append(Migration(int(match.group(1)), description, sql))
+    migrations.sort(key=lambda m: m.version)
+    if [m.version for m in migrations] != list(range(1, len(migrations) + 1)):
+        raise RuntimeError("storage/migrations must be numbered 0001, 0002, ... without gaps")
+    return migrations
+
+
+class Database:
+    """All reads and writes go through here; writes are serialised in explicit transactions."""
+
+    def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
+        self._conn = connection
+        self.path = path
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path | str) -> Database:
+        path = Path(path)
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await conn.execute("PRAGMA journal_mode = WAL")
+        await conn.execute("PRAGMA synchronous = FULL")
+        await conn.execute("PRAGMA foreign_keys = ON")
+        db = cls(conn, path)
+        await db.migrate()
+        return db
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+    async def schema_version(self) -> int:
+        row = await self.fetch_one("PRAGMA user_version")
+        return int(row[0]) if row else 0
+
+    async def migrate(self) -> None:
+        """Apply every migration newer than PRAGMA user_version, each in its own transaction."""
+        current = await self.schema_version()
+        for migration in load_migrations():
+            if migration.version <= current:
+                continue
+            async with self.transaction() as tx:
+                await tx.executescript_in_transaction(migration.sql)
+                await tx.execute(f"PRAGMA user_version = {migration.version}")
+            log.info("database migrated to %d: %s", migration.version, migration.description)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """BEGIN IMMEDIATE ... COMMIT; rolled back if the block raises. Only one at a time."""
+        async with self._write_lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield Transaction(self._conn)
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            await self._conn.execute("COMMIT")
+
+    async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        async with self._conn.execute(sql, tuple(params)) as cursor:
+            return await cursor.fetchone()
+
+    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        async with self._conn.execute(sql, tuple(params)) as cursor:
+            return list(await cursor.fetchall())
+
+
+class Transaction:
+    """The statements of one open transaction."""
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._conn = connection
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Run one statement; returns the number of rows changed."""
+        async with self._conn.execute(sql, tuple(params)) as cursor:
+            return cursor.rowcount
+
+    async def insert(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Run one INSERT; returns the new row id."""
+        async with self._conn.execute(sql, tuple(params)) as cursor:
+            return int(cursor.lastrowid or 0)
+
+    async def execute_many(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
+        await self._conn.executemany(sql, [tuple(row) for row in rows])
+
+    async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        async with self._conn.execute(sql, tuple(params)) as cursor:
+            return await cursor.fetchone()
+
+    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        async with self._conn.execute(sql, tuple(params)) as cursor:
+            return list(await cursor.fetchall())
+
+    async def executescript_in_transaction(self, script: str) -> None:
+        """Run a migration's statements one by one (executescript would COMMIT on its own)."""
+        for statement in _split_statements(script):
+            await self._conn.execute(statement)
+
+
+def _split_statements(script: str) -> list[str]:
+    lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
+    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
