@@ -17,7 +17,6 @@ from bot.dialogs import (
     normalize_phone,
 )
 from content.schema import DialogSpec
-from content.texts import Texts
 
 TODAY = date(2026, 11, 26)
 
