@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import string
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +58,11 @@ class Texts:
     def has(self, key: str) -> bool:
         return key in self._templates
 
-    def keys(self) -> set[str]:
-        return set(self._templates)
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._templates)
+
+    def __len__(self) -> int:
+        return len(self._templates)
 
     def with_extra(self, extra: Mapping[str, str]) -> Texts:
         """These texts plus some more (tests and add-ons)."""

@@ -1,0 +1,110 @@
+"""Configuration: names, defaults, and one clear line per bad field with exit code 2."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from pydantic import ValidationError
+
+from bot.config import Mode, Settings, describe_errors
+
+
+def run_antq(*args: str, env: dict[str, str], cwd) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ANTQ_")}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={**clean, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_defaults_and_parsing(monkeypatch):
+    monkeypatch.setenv("ANTQ_BOT_TOKEN", "123456:abcdefGHIJ")
+    monkeypatch.setenv("ANTQ_OFFICE_ADMINS", "11, 22,33")
+    monkeypatch.setenv("ANTQ_OFFICE_CHAT_ID", "-100123")
+    settings = Settings(_env_file=None)
+    assert settings.office_admins == {11, 22, 33}
+    assert settings.office_chat_id == -100123
+    assert settings.mode is Mode.POLLING
+    assert settings.timezone == "Asia/Ho_Chi_Minh"
+    assert settings.api_base_url == "https://api.telegram.org"
+    assert str(settings.database_path) == "data/antq.db"
+    assert "abcdefGHIJ" not in repr(settings)
+
+
+def test_env_file_is_read(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text(
+        "ANTQ_BOT_TOKEN=42:secretTOKEN\nANTQ_ORG_NAME=Sở GD&ĐT Đồng Nai\n", encoding="utf-8"
+    )
+    settings = Settings()
+    assert settings.org_name == "Sở GD&ĐT Đồng Nai"
+    assert settings.bot_token.get_secret_value() == "42:secretTOKEN"
+
+
+def test_each_bad_field_gets_one_vietnamese_line(bundle, monkeypatch):
+    for name, value in {
+        "ANTQ_BOT_TOKEN": "nope",
+        "ANTQ_MODE": "carrier-pigeon",
+        "ANTQ_TIMEZONE": "Mars/Olympus",
+        "ANTQ_OFFICE_ADMINS": "12,abc",
+        "ANTQ_WEBHOOK_LISTEN": "8443",
+        "ANTQ_OFFICE_CHAT_ID": "group",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError) as caught:
+        Settings(_env_file=None)
+    lines = describe_errors(caught.value, bundle.texts)
+    assert len(lines) == 6
+    joined = "\n".join(lines)
+    for expected in (
+        "ANTQ_BOT_TOKEN: không đúng dạng",
+        "ANTQ_MODE:",
+        "ANTQ_TIMEZONE: múi giờ",
+        "ANTQ_OFFICE_ADMINS:",
+        "ANTQ_WEBHOOK_LISTEN:",
+        "ANTQ_OFFICE_CHAT_ID: phải là một số nguyên",
+    ):
+        assert expected in joined
+
+
+def test_webhook_mode_needs_a_url(monkeypatch):
+    monkeypatch.setenv("ANTQ_MODE", "webhook")
+    with pytest.raises(ValidationError, match="webhook_needs_url"):
+        Settings(_env_file=None)
+
+
+def test_run_without_token_exits_2_without_traceback(tmp_path):
+    result = run_antq("run", env={}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "ANTQ_BOT_TOKEN: thiếu giá trị" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_run_with_bad_values_exits_2_listing_each(tmp_path):
+    result = run_antq("run", env={"ANTQ_BOT_TOKEN": "x", "ANTQ_MODE": "fax"}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "ANTQ_BOT_TOKEN:" in result.stderr and "ANTQ_MODE:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_units_import_from_the_command_line(tmp_path):
+    good = tmp_path / "units.csv"
+    good.write_text(
+        "Mã đơn vị,Tên đơn vị,Loại hình,Địa bàn\nA1,Trường A,THPT,Xã A\n", encoding="utf-8"
+    )
+    env = {"ANTQ_DATABASE_PATH": str(tmp_path / "antq.db")}
+    result = run_antq("units", "import", str(good), env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "1 đơn vị mới" in result.stdout
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Mã đơn vị,Tên đơn vị,Loại hình,Địa bàn\nB1,,THPT,Xã A\n", encoding="utf-8")
+    result = run_antq("units", "import", str(bad), env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Dòng 2, cột Tên đơn vị" in result.stdout

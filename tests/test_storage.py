@@ -1,0 +1,146 @@
+"""SQLite storage alone: pragmas, migrations, transactions and the repositories."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from storage.db import Database, load_migrations
+from storage.dialog_states import DialogStateRepository
+from storage.people import PeopleRepository
+from storage.units import Unit, UnitRepository
+
+NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def db(tmp_path):
+    database = await Database.open(tmp_path / "sub" / "antq.db")
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+async def test_pragmas_and_schema_version(db):
+    assert (await db.fetch_one("PRAGMA journal_mode"))[0] == "wal"
+    assert (await db.fetch_one("PRAGMA foreign_keys"))[0] == 1
+    assert (await db.fetch_one("PRAGMA busy_timeout"))[0] == 5000
+    assert await db.schema_version() == len(load_migrations())
+
+
+async def test_migrations_are_not_applied_twice(tmp_path):
+    path = tmp_path / "antq.db"
+    first = await Database.open(path)
+    await UnitRepository(first).upsert_all([Unit("A", "Trường A", "THPT", "X")])
+    await first.close()
+    second = await Database.open(path)
+    try:
+        assert await UnitRepository(second).count() == 1
+    finally:
+        await second.close()
+
+
+async def test_a_failed_transaction_leaves_nothing(db):
+    people = PeopleRepository(db)
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as tx:
+            await people.save(
+                tx,
+                channel="telegram",
+                chat_id=1,
+                role="teacher",
+                unit_code=None,
+                subscribed=True,
+                now=NOW,
+            )
+            raise RuntimeError("boom")
+    assert await people.get("telegram", 1) is None
+
+
+async def test_people_save_update_delete(db):
+    units = UnitRepository(db)
+    await units.upsert_all([Unit("U1", "Trường Một", "THCS", "Xã A")])
+    people = PeopleRepository(db)
+    async with db.transaction() as tx:
+        await people.save(
+            tx,
+            channel="telegram",
+            chat_id=7,
+            role="parent",
+            unit_code="U1",
+            subscribed=False,
+            now=NOW,
+        )
+    async with db.transaction() as tx:
+        await people.save(
+            tx, channel="telegram", chat_id=7, role="head", unit_code="U1", subscribed=True, now=NOW
+        )
+    person = await people.get("telegram", 7)
+    assert (person.role, person.unit_code, person.subscribed, person.consent_at) == (
+        "head",
+        "U1",
+        True,
+        NOW,
+    )
+    with pytest.raises(ValueError):
+        async with db.transaction() as tx:
+            await people.save(
+                tx,
+                channel="telegram",
+                chat_id=8,
+                role="king",
+                unit_code=None,
+                subscribed=True,
+                now=NOW,
+            )
+    async with db.transaction() as tx:
+        assert await people.delete(tx, "telegram", 7)
+    assert await people.get("telegram", 7) is None
+
+
+async def test_a_person_cannot_point_at_a_unit_that_does_not_exist(db):
+    import sqlite3
+
+    with pytest.raises(sqlite3.IntegrityError):
+        async with db.transaction() as tx:
+            await PeopleRepository(db).save(
+                tx,
+                channel="telegram",
+                chat_id=9,
+                role="teacher",
+                unit_code="NOPE",
+                subscribed=True,
+                now=NOW,
+            )
+
+
+async def test_unit_search_ignores_accents_case_and_like_wildcards(db):
+    units = UnitRepository(db)
+    added, updated = await units.upsert_all(
+        [
+            Unit("A", "Trường Tiểu học Nguyễn Du", "Tiểu học", "X"),
+            Unit("B", "Trường THPT Đồng Xoài", "THPT", "X"),
+            Unit("C", "Trường 100% Vui", "Mầm non", "X"),
+        ]
+    )
+    assert (added, updated) == (3, 0)
+    found, total = await units.search("NGUYEN du", 0, 10)
+    assert [u.code for u in found] == ["A"] and total == 1
+    found, total = await units.search("dong xoai", 0, 10)
+    assert [u.code for u in found] == ["B"]
+    found, total = await units.search("%", 0, 10)
+    assert [u.code for u in found] == ["C"]
+    found, total = await units.search(None, 1, 1)
+    assert total == 3 and len(found) == 1
+
+
+async def test_dialog_state_round_trip(db):
+    states = DialogStateRepository(db)
+    async with db.transaction() as tx:
+        await states.put(tx, "telegram", 5, "onboarding", '{"step": "role"}', NOW)
+    assert await states.get("telegram", 5) == '{"step": "role"}'
+    async with db.transaction() as tx:
+        await states.delete(tx, "telegram", 5)
+    assert await states.get("telegram", 5) is None
