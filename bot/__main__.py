@@ -53,7 +53,7 @@ def load_settings_or_exit(texts: content.Texts, need_token: bool, **overrides: o
 
 async def serve(settings: Settings, bundle: Content) -> None:
     """Run the bot until SIGINT or SIGTERM."""
-    from bot.app import build_application, start_receiving, stop_receiving
+    from bot.app import build_application, start_bot, stop_bot
     from bot.clock import Clock
     from bot.services import Services
 
@@ -64,14 +64,11 @@ async def serve(settings: Settings, bundle: Content) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        async with app:
-            await app.start()
-            await start_receiving(app, settings)
-            log.info(bundle.texts.get("cli.started", mode=settings.mode.value))
-            await stop.wait()
-            await stop_receiving(app)
-            await app.stop()
+        await start_bot(app, services)
+        log.info(bundle.texts.get("cli.started", mode=settings.mode.value))
+        await stop.wait()
     finally:
+        await stop_bot(app)
         await services.close()
 
 

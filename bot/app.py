@@ -16,12 +16,8 @@ log = logging.getLogger(__name__)
 
 
 def build_application(services: Services) -> Application:
-    """A ready-to-start Application: handlers registered, commands published at start-up."""
+    """A ready-to-start Application with every handler registered."""
     settings = services.settings
-
-    async def post_init(app: Application) -> None:
-        await handlers.publish_commands(app, services)
-
     builder = (
         ApplicationBuilder()
         .token(settings.bot_token.get_secret_value())
@@ -29,7 +25,6 @@ def build_application(services: Services) -> Application:
         .base_file_url(f"{settings.api_base_url}/file/bot")
         .concurrent_updates(settings.concurrent_updates)
         .rate_limiter(AIORateLimiter(max_retries=3))
-        .post_init(post_init)
     )
     app = builder.build()
     app.bot_data[SERVICES_KEY] = services
@@ -37,7 +32,24 @@ def build_application(services: Services) -> Application:
     return app
 
 
-async def start_receiving(app: Application, settings: Settings) -> None:
+async def start_bot(app: Application, services: Services) -> None:
+    """Initialise, publish the command menu, and start receiving updates."""
+    await app.initialize()
+    await handlers.publish_commands(app, services)
+    await app.start()
+    await _start_receiving(app, services.settings)
+
+
+async def stop_bot(app: Application) -> None:
+    """Stop receiving, let running handlers finish, and release the connection pool."""
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+    await app.shutdown()
+
+
+async def _start_receiving(app: Application, settings: Settings) -> None:
     """Start polling or the webhook listener on an initialised, started Application."""
     assert app.updater is not None
     if settings.mode is Mode.WEBHOOK:
@@ -55,8 +67,3 @@ async def start_receiving(app: Application, settings: Settings) -> None:
         await app.updater.start_polling(
             poll_interval=0.0, timeout=10, allowed_updates=Update.ALL_TYPES
         )
-
-
-async def stop_receiving(app: Application) -> None:
-    if app.updater is not None and app.updater.running:
-        await app.updater.stop()

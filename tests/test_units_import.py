@@ -349,7 +349,7 @@ def test_every_problem_key_has_a_text_with_known_placeholders(texts: Texts) -> N
         encoding="utf-8"
     )
     params = {"value", "min", "max", "length", "first_line"}
-    for key in sorted(texts.keys()):
+    for key in sorted(texts):
         if key.startswith("units_import.problem."):
             assert f'"{key.rsplit(".", 1)[1]}"' in source, key
             assert placeholders(texts.template(key)) <= params, key
