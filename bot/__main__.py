@@ -100,11 +100,13 @@ def cmd_units_import(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    from sandbox.terminal import run_terminal
+    from sandbox.terminal import remove_database, run_terminal
 
     bundle = load_content_or_exit()
     configure_logging("WARNING")
-    return asyncio.run(run_terminal(bundle, database=Path(args.database), reset=args.reset))
+    if args.reset:
+        remove_database(Path(args.database))
+    return asyncio.run(run_terminal(bundle, database=Path(args.database)))
 
 
 def build_parser() -> argparse.ArgumentParser:

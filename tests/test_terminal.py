@@ -1,0 +1,48 @@
+"""`antq sandbox`, the README's first command, driven as a newcomer would type into it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+SCRIPT = "\n".join(
+    [
+        "/start",
+        "1",  # Tôi đồng ý
+        "2",  # Phụ huynh học sinh
+        "nguyen du",
+        "1",  # Trường Tiểu học Nguyễn Du
+        "2",  # Không, cảm ơn
+        ":nhan",
+        "9",
+        ":vai 4",
+        "/trogiup",
+        ":thoat",
+    ]
+)
+
+
+def test_a_newcomer_onboards_and_switches_to_the_office_clerk(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTQ_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "sandbox", "--database", str(tmp_path / "s.db"), "--reset"],
+        input=SCRIPT + "\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
+    )
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "Thông báo về dữ liệu cá nhân" in out
+    assert "[1] Tôi đồng ý" in out
+    assert "• Vai trò: Phụ huynh học sinh" in out
+    assert "• Đơn vị: Trường Tiểu học Nguyễn Du" in out
+    assert "• Nhận bài tuyên truyền hằng tuần: Không" in out
+    assert "Trợ lý chưa hiểu tin nhắn này" in out  # the sticker
+    assert "Không có nút số đó" in out
+    assert "Bạn đang là: Cán bộ Văn phòng Sở" in out
+    assert "Các lệnh của Văn phòng Sở" in out
+    assert "Traceback" not in result.stderr
