@@ -6,58 +6,26 @@ import argparse
 import asyncio
 import logging
 import signal
-import sys
 from pathlib import Path
 
-from pydantic import ValidationError
+from bot.clock import Clock
+from bot.config import Settings
+from bot.startup import (
+    configure_logging,
+    load_content_or_exit,
+    load_settings_or_exit,
+    open_services_or_exit,
+)
+from content import Content
 
-import content
-from bot.config import Settings, describe_errors
-from content import Content, ContentError
-
-EXIT_CONFIG = 2
 log = logging.getLogger("antq")
-
-
-def configure_logging(level: str = "INFO") -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # httpx logs every request URL, and Bot API URLs contain the bot token.
-    for noisy in ("httpx", "httpcore", "apscheduler", "aiohttp.access"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
-def load_content_or_exit() -> Content:
-    try:
-        return content.load()
-    except ContentError as exc:
-        print(f"ContentError: {exc}", file=sys.stderr)
-        raise SystemExit(EXIT_CONFIG) from None
-
-
-def load_settings_or_exit(texts: content.Texts, need_token: bool, **overrides: object) -> Settings:
-    try:
-        settings = Settings(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        print(texts.get("config.invalid"), file=sys.stderr)
-        for line in describe_errors(exc, texts):
-            print(f"  {line}", file=sys.stderr)
-        raise SystemExit(EXIT_CONFIG) from None
-    if need_token and settings.bot_token is None:
-        print(texts.get("config.invalid"), file=sys.stderr)
-        print(f"  ANTQ_BOT_TOKEN: {texts.get('config.error.missing')}", file=sys.stderr)
-        raise SystemExit(EXIT_CONFIG)
-    return settings
 
 
 async def serve(settings: Settings, bundle: Content) -> None:
     """Run the bot until SIGINT or SIGTERM."""
     from bot.app import build_application, start_bot, stop_bot
-    from bot.clock import Clock
-    from bot.services import Services
 
-    services = await Services.open(settings, bundle, Clock(settings.tz))
+    services = await open_services_or_exit(settings, bundle, Clock(settings.tz))
     app = build_application(services)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

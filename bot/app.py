@@ -3,54 +3,105 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from telegram import Update
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
 import handlers
 from bot.config import Mode, Settings
+from bot.outbox import OutboxSender
 from bot.services import Services
 from handlers.context import SERVICES_KEY
+from handlers.outbox_transport import TelegramTransport, make_outbox_bot
+from handlers.sanitize import TelegramSanitizer
+from storage.db import Transaction
+from storage.outbox import OutboxRepository, OutboxRow
 
 log = logging.getLogger(__name__)
 
+REANNOUNCE_EVERY = timedelta(minutes=5)
+TRANSPORT_KEY = "outbox_transport"
+
 
 def build_application(services: Services) -> Application:
-    """A ready-to-start Application with every handler registered."""
+    """A ready-to-start Application with every handler registered and the outbox sender."""
     settings = services.settings
-    builder = (
+    app = (
         ApplicationBuilder()
         .token(settings.bot_token.get_secret_value())
         .base_url(f"{settings.api_base_url}/bot")
         .base_file_url(f"{settings.api_base_url}/file/bot")
         .concurrent_updates(settings.concurrent_updates)
         .rate_limiter(AIORateLimiter(max_retries=3))
+        .build()
     )
-    app = builder.build()
     app.bot_data[SERVICES_KEY] = services
-    handlers.register(app)
+    transport = TelegramTransport(make_outbox_bot(settings))
+    app.bot_data[TRANSPORT_KEY] = transport
+    services.sender = _sender(services, transport)
+    services.conversations.sanitizer = TelegramSanitizer(app.bot, services.content.texts)
+    handlers.register(app, settings)
     return app
 
 
+def _sender(services: Services, transport: TelegramTransport) -> OutboxSender:
+    people = services.people.people
+
+    async def office_message_sent(tx: Transaction, row: OutboxRow, message_id: int) -> None:
+        await services.desk.remember_message(tx, row.ref, message_id)
+
+    async def person_blocked(chat_id: int) -> None:
+        async with services.db.transaction() as tx:
+            await people.set_active(tx, "telegram", chat_id, False)
+
+    return OutboxSender(
+        services.db,
+        OutboxRepository(services.db),
+        transport,
+        services.clock,
+        decode=services.decode_outgoing,
+        on_sent={"office_report": office_message_sent},
+        on_blocked=person_blocked,
+    )
+
+
+async def _reannounce(context: ContextTypes.DEFAULT_TYPE) -> None:
+    services: Services = context.application.bot_data[SERVICES_KEY]
+    await services.desk.reannounce_unclaimed()
+
+
 async def start_bot(app: Application, services: Services) -> None:
-    """Initialise, publish the command menu, and start receiving updates."""
+    """Initialise, publish the command menu, start the outbox and the updates."""
     await app.initialize()
     await handlers.publish_commands(app, services)
+    await app.bot_data[TRANSPORT_KEY].start()
+    assert services.sender is not None
+    services.sender.start()
     await app.start()
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(
+            _reannounce, interval=REANNOUNCE_EVERY, first=timedelta(seconds=30), name="reannounce"
+        )
     await _start_receiving(app, services.settings)
 
 
 async def stop_bot(app: Application) -> None:
-    """Stop receiving, let running handlers finish, and release the connection pool."""
+    """Stop receiving, let running handlers finish, flush the outbox, release connections."""
     if app.updater is not None and app.updater.running:
         await app.updater.stop()
     if app.running:
         await app.stop()
+    services: Services | None = app.bot_data.get(SERVICES_KEY)
+    if services is not None and services.sender is not None:
+        await services.sender.stop()
+    transport: TelegramTransport | None = app.bot_data.get(TRANSPORT_KEY)
+    if transport is not None:
+        await transport.stop()
     await app.shutdown()
 
 
 async def _start_receiving(app: Application, settings: Settings) -> None:
-    """Start polling or the webhook listener on an initialised, started Application."""
     assert app.updater is not None
     if settings.mode is Mode.WEBHOOK:
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None

@@ -41,6 +41,11 @@ class ManualClock(Clock):
         self._now = moment.astimezone(UTC)
 
 
+def format_local(moment: datetime, tz: ZoneInfo) -> str:
+    """A moment as people in Vietnam read it, in local time: 26/11/2026 09:30."""
+    return moment.astimezone(tz).strftime("%d/%m/%Y %H:%M")
+
+
 def format_date(day: date) -> str:
     """Dates as people in Vietnam write them: 26/11/2026."""
     return day.strftime("%d/%m/%Y")

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     org_name: str = "Sở Giáo dục và Đào tạo"
     log_level: str = "INFO"
     concurrent_updates: int = Field(default=32, ge=1, le=1024)
+    data_key: SecretStr | None = None  # Fernet key(s), comma-separated, newest first
+    data_key_file: Path = Path("./data/antq.key")
+    unclaimed_after_hours: float = Field(default=24.0, gt=0)
+    urgent_unclaimed_after_hours: float = Field(default=1.0, gt=0)
 
     @field_validator("bot_token")
     @classmethod

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.clock import Clock
-from bot.dialogs import DialogEngine, DialogState, Incoming, Reply, StepResult
+from bot.dialogs import Attachment, DialogEngine, DialogState, Incoming, Reply, StepResult
+from content.schema import AttachmentsStep
 from content.texts import Texts
 from storage.db import Database, Transaction
 from storage.dialog_states import DialogStateRepository
@@ -23,8 +24,24 @@ class ChatRef:
     chat_id: int
 
 
-Finisher = Callable[[Transaction, ChatRef, dict[str, Any]], Awaitable[list[Reply]]]
-"""Stores what a finished dialog collected, inside the transaction that closes the dialog."""
+@dataclass
+class Finish:
+    """What a finished dialog leads to: replies, and possibly the next dialog to open."""
+
+    replies: list[Reply] = field(default_factory=list)
+    next_dialog: str | None = None
+    next_context: dict[str, str] = field(default_factory=dict)
+
+
+Finisher = Callable[[Transaction, ChatRef, dict[str, Any], dict[str, str]], Awaitable[Finish]]
+"""Stores what a finished dialog collected (answers, context) in the transaction closing it."""
+
+Sanitizer = Callable[[ChatRef, Attachment], Awaitable[Attachment | str]]
+"""Cleans a file of hidden metadata before a dialog accepts it; a str is a refusal's text key."""
+
+
+def _same(text: str) -> str:
+    return text
 
 
 @dataclass
@@ -42,6 +59,10 @@ class Conversations:
         texts: Texts,
         clock: Clock,
         finishers: Mapping[str, Finisher],
+        *,
+        seal: Callable[[str], str] = _same,
+        unseal: Callable[[str], str] = _same,
+        after_commit: Callable[[], None] | None = None,
     ) -> None:
         self.db = db
         self.engine = engine
@@ -49,6 +70,10 @@ class Conversations:
         self.clock = clock
         self.finishers = dict(finishers)
         self.states = DialogStateRepository(db)
+        self.seal = seal  # open dialogs hold what people typed: stored encrypted
+        self.unseal = unseal
+        self.after_commit = after_commit
+        self.sanitizer: Sanitizer | None = None  # set by the channel that can fetch files
         self._locks: weakref.WeakValueDictionary[ChatRef, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -63,7 +88,7 @@ class Conversations:
 
     async def current(self, chat: ChatRef) -> DialogState | None:
         raw = await self.states.get(chat.channel, chat.chat_id)
-        return DialogState.model_validate_json(raw) if raw else None
+        return DialogState.model_validate_json(self.unseal(raw)) if raw else None
 
     async def begin(
         self, chat: ChatRef, dialog_id: str, context: Mapping[str, str] | None = None
@@ -78,6 +103,11 @@ class Conversations:
         if state is None:
             return None
         seq = state.seq
+        refusal = await self._sanitize(chat, state, incoming)
+        if refusal is not None:
+            prompt = await self.engine.prompt(state)
+            problem = self.texts.get(refusal)
+            return Answer([Reply(f"{problem}\n\n{prompt.text}", prompt.buttons)], problem)
         result = await self.engine.step(state, incoming)
         answer = await self._settle(chat, state.dialog, result)
         answer.advanced = result.state is None or result.state.seq != seq
@@ -99,21 +129,45 @@ class Conversations:
             await self.states.delete(tx, chat.channel, chat.chat_id)
         return existed
 
+    async def _sanitize(self, chat: ChatRef, state: DialogState, incoming: Incoming) -> str | None:
+        """Swap a document for its cleaned copy where the step asks; a refusal's key otherwise."""
+        step = self.engine.current_step(state)
+        attachment = incoming.attachment
+        if not (isinstance(step, AttachmentsStep) and step.sanitize and attachment):
+            return None
+        if attachment.kind != "document" or attachment.kind not in step.kinds:
+            return None
+        if self.sanitizer is None:
+            return "dialog.error.file_kind"
+        cleaned = await self.sanitizer(chat, attachment)
+        if isinstance(cleaned, str):
+            return cleaned
+        incoming.attachment = cleaned
+        return None
+
     async def _settle(self, chat: ChatRef, dialog_id: str, result: StepResult) -> Answer:
         """Commit the outcome of a step; the replies are returned only after the commit."""
         replies = list(result.replies)
         async with self.db.transaction() as tx:
-            if result.outcome == "continue" and result.state is not None:
+            state = result.state if result.outcome == "continue" else None
+            if result.outcome == "finished":
+                finish = await self.finishers[dialog_id](tx, chat, result.answers, result.context)
+                replies += finish.replies
+                if finish.next_dialog:
+                    following = await self.engine.start(finish.next_dialog, finish.next_context)
+                    replies += following.replies
+                    state = following.state
+            if state is not None:
                 await self.states.put(
                     tx,
                     chat.channel,
                     chat.chat_id,
-                    result.state.dialog,
-                    result.state.model_dump_json(),
+                    state.dialog,
+                    self.seal(state.model_dump_json()),
                     self.clock.now(),
                 )
             else:
                 await self.states.delete(tx, chat.channel, chat.chat_id)
-                if result.outcome == "finished":
-                    replies += await self.finishers[dialog_id](tx, chat, result.answers)
+        if result.outcome == "finished" and self.after_commit is not None:
+            self.after_commit()
         return Answer(replies, result.notice)

@@ -86,6 +86,7 @@ class StepResult:
     outcome: Outcome = "continue"
     notice: str | None = None  # a short toast for a button press, where the channel has one
     answers: dict[str, Any] = field(default_factory=dict)
+    context: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,12 @@ class DialogEngine:
         state.step = first.id
         return await self._enter(spec, state)
 
+    def current_step(self, state: DialogState) -> Step | None:
+        spec = self.dialogs.get(state.dialog)
+        if spec is None or state.step not in {s.id for s in spec.steps}:
+            return None
+        return spec.step(state.step)
+
     async def prompt(self, state: DialogState) -> Reply:
         """The current question again (after a restart, a stray command, or a bad answer)."""
         spec = self.dialogs[state.dialog]
@@ -191,7 +198,7 @@ class DialogEngine:
         if action == "b" and state.history:
             return await self._back(spec, state)
         if action == "s" and step.optional:
-            return await self._accept(spec, state, step, None, self.texts.get("dialog.skipped"))
+            return await self._accept(spec, state, step, None, self.texts.raw("dialog.skipped"))
         if isinstance(step, ChoiceStep):
             return await self._choice_button(spec, state, step, action, index)
         if isinstance(step, DateStep) and action in ("t", "v"):
@@ -203,7 +210,7 @@ class DialogEngine:
             files = state.answers.get(step.id) or []
             if files:
                 return await self._accept(
-                    spec, state, step, files, self.texts.get("dialog.files", count=len(files))
+                    spec, state, step, files, self.texts.raw("dialog.files", count=len(files))
                 )
         if isinstance(step, ConfirmStep):
             return await self._confirm_button(spec, state, step, action, index)
@@ -220,10 +227,10 @@ class DialogEngine:
                 if index < len(state.shown):
                     value, label = state.shown[index], state.shown_labels[index]
                     return await self._accept(spec, state, step, value, label)
-            elif index < len(step.options):
+            elif index < len(step.options) and self._offered(step.options[index], state):
                 option = step.options[index]
                 return await self._accept(
-                    spec, state, step, option.value, self.texts.get(option.label)
+                    spec, state, step, option.value, self._label(option, state)
                 )
         return await self._reject(spec, state, step, "dialog.error.unknown_button")
 
@@ -236,7 +243,7 @@ class DialogEngine:
         index: int | None,
     ) -> StepResult:
         if action == "y":
-            return await self._accept(spec, state, step, True, self.texts.get(step.accept))
+            return await self._accept(spec, state, step, True, self.texts.raw(step.accept))
         if action == "x":
             text = self.texts.get(step.cancel_text or "dialog.cancelled")
             return StepResult(None, [Reply(text)], "cancelled")
@@ -293,7 +300,7 @@ class DialogEngine:
             if incoming.kind != "location" or incoming.latitude is None:
                 return await self._reject(spec, state, step, "dialog.error.expect_location")
             point = {"latitude": incoming.latitude, "longitude": incoming.longitude}
-            return await self._accept(spec, state, step, point, self.texts.get("dialog.located"))
+            return await self._accept(spec, state, step, point, self.texts.raw("dialog.located"))
         return await self._reject(spec, state, step, "dialog.error.expect_button")
 
     async def _choice_text(
@@ -313,8 +320,9 @@ class DialogEngine:
             return StepResult(state, [await self._render(spec, state, step)])
         if not step.source:
             folded = fold(text)
-            for number, option in enumerate(step.options, start=1):
-                label = self.texts.get(option.label)
+            offered = [o for o in step.options if self._offered(o, state)]
+            for number, option in enumerate(offered, start=1):
+                label = self._label(option, state)
                 if text == str(number) or fold(label) == folded:
                     return await self._accept(spec, state, step, option.value, label)
         return await self._reject(spec, state, step, "dialog.error.expect_choice")
@@ -363,7 +371,7 @@ class DialogEngine:
             )
         files.append(incoming.attachment.model_dump())
         state.answers[step.id] = files
-        state.display[step.id] = self.texts.get("dialog.files", count=len(files))
+        state.display[step.id] = self.texts.raw("dialog.files", count=len(files))
         if len(files) >= step.max_files:
             return await self._accept(spec, state, step, files, state.display[step.id])
         note = self.texts.get("dialog.file_received", count=len(files), max=step.max_files)
@@ -387,7 +395,7 @@ class DialogEngine:
             target = self._next_step(spec, state, spec.index(step.id))
         if target is None:
             answers = {s.id: state.answers.get(s.id) for s in spec.steps if self._applies(s, state)}
-            return StepResult(None, [], "finished", answers=answers)
+            return StepResult(None, [], "finished", answers=answers, context=state.context)
         if target.id == state.return_to:
             state.return_to = None
         state.step = target.id
@@ -411,6 +419,14 @@ class DialogEngine:
         problem = self.texts.get(key, **params)
         reply = await self._render(spec, state, step, problem=problem)
         return StepResult(state, [reply], notice=problem)
+
+    def _label(self, option: Option, state: DialogState) -> str:
+        """An option's label: plain text (buttons are not HTML), filled from the context."""
+        return self.texts.raw(option.label, **state.context)
+
+    @staticmethod
+    def _offered(option: Option, state: DialogState) -> bool:
+        return option.requires is None or bool(state.context.get(option.requires))
 
     def _applies(self, step: Step, state: DialogState) -> bool:
         return all(str(state.answers.get(name)) in values for name, values in step.when.items())
@@ -445,7 +461,7 @@ class DialogEngine:
         elif isinstance(step, DateStep):
             quick = {"today": ("t", "dialog.today"), "yesterday": ("v", "dialog.yesterday")}
             row = [
-                Button(self.texts.get(quick[q][1]), payload(state.seq, quick[q][0]))
+                Button(self.texts.raw(quick[q][1]), payload(state.seq, quick[q][0]))
                 for q in step.quick
             ]
             buttons = [row] if row else []
@@ -457,7 +473,7 @@ class DialogEngine:
                 buttons = [
                     [
                         Button(
-                            self.texts.raw("dialog.edit", label=self.texts.get(s.label or "")),
+                            self.texts.raw("dialog.edit", label=self.texts.raw(s.label or "")),
                             payload(state.seq, "e", i),
                         )
                     ]
@@ -466,15 +482,15 @@ class DialogEngine:
             buttons.insert(
                 0,
                 [
-                    Button(self.texts.get(step.accept), payload(state.seq, "y")),
-                    Button(self.texts.get(step.decline), payload(state.seq, "x")),
+                    Button(self.texts.raw(step.accept), payload(state.seq, "y")),
+                    Button(self.texts.raw(step.decline), payload(state.seq, "x")),
                 ],
             )
         nav = []
         if state.history:
-            nav.append(Button(self.texts.get("dialog.back"), payload(state.seq, "b")))
+            nav.append(Button(self.texts.raw("dialog.back"), payload(state.seq, "b")))
         if step.optional and not (isinstance(step, AttachmentsStep) and state.answers.get(step.id)):
-            nav.append(Button(self.texts.get("dialog.skip"), payload(state.seq, "s")))
+            nav.append(Button(self.texts.raw("dialog.skip"), payload(state.seq, "s")))
         if nav:
             buttons.append(nav)
         if problem:
@@ -483,7 +499,11 @@ class DialogEngine:
 
     async def _choice_buttons(self, state: DialogState, step: ChoiceStep) -> list[list[Button]]:
         if not step.source:
-            labels = [(i, self.texts.get(o.label)) for i, o in enumerate(step.options)]
+            labels = [
+                (i, self._label(o, state))
+                for i, o in enumerate(step.options)
+                if self._offered(o, state)
+            ]
             return _rows(
                 [Button(label, payload(state.seq, "o", i)) for i, label in labels], step.columns
             )
@@ -507,16 +527,16 @@ class DialogEngine:
         )
         paging = []
         if state.page > 0:
-            paging.append(Button(self.texts.get("dialog.previous_page"), payload(state.seq, "p")))
+            paging.append(Button(self.texts.raw("dialog.previous_page"), payload(state.seq, "p")))
         if state.page < last_page:
-            paging.append(Button(self.texts.get("dialog.next_page"), payload(state.seq, "n")))
+            paging.append(Button(self.texts.raw("dialog.next_page"), payload(state.seq, "n")))
         if paging:
             rows.append(paging)
         return rows
 
     def _attachment_buttons(self, state: DialogState, step: AttachmentsStep) -> list[list[Button]]:
         if state.answers.get(step.id):
-            return [[Button(self.texts.get("dialog.files_done"), payload(state.seq, "f"))]]
+            return [[Button(self.texts.raw("dialog.files_done"), payload(state.seq, "f"))]]
         return []
 
     def _summary_steps(self, spec: DialogSpec, state: DialogState, upto: Step) -> list[Step]:
@@ -527,7 +547,7 @@ class DialogEngine:
         lines = [
             self.texts.get(
                 "dialog.summary_line",
-                label=self.texts.get(s.label or ""),
+                label=self.texts.raw(s.label or ""),
                 value=state.display.get(s.id) or self.texts.get("dialog.skipped"),
             )
             for s in self._summary_steps(spec, state, step)

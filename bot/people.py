@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.clock import Clock
-from bot.conversation import ChatRef
+from bot.conversation import ChatRef, Finish
 from bot.dialogs import OptionPage, Reply
 from content import Content
 from storage.db import Transaction
@@ -38,8 +38,8 @@ class PeopleService:
         return OptionPage([(unit.code, unit.name) for unit in found], total)
 
     async def finish_onboarding(
-        self, tx: Transaction, chat: ChatRef, answers: dict[str, Any]
-    ) -> list[Reply]:
+        self, tx: Transaction, chat: ChatRef, answers: dict[str, Any], context: dict[str, str]
+    ) -> Finish:
         await self.people.save(
             tx,
             channel=chat.channel,
@@ -52,16 +52,19 @@ class PeopleService:
         profile = await self._profile_params(
             answers["role"], answers.get("unit"), answers.get("subscribe") == "yes"
         )
-        return [
-            Reply(self.texts.get("welcome.done", **profile)),
-            Reply(self.help_text(answers["role"])),
-        ]
+        return Finish(
+            [
+                Reply(self.texts.get("welcome.done", **profile)),
+                Reply(self.help_text(answers["role"])),
+            ]
+        )
 
     async def finish_deletion(
-        self, tx: Transaction, chat: ChatRef, answers: dict[str, Any]
-    ) -> list[Reply]:
+        self, tx: Transaction, chat: ChatRef, answers: dict[str, Any], context: dict[str, str]
+    ) -> Finish:
         deleted = await self.people.delete(tx, chat.channel, chat.chat_id)
-        return [Reply(self.texts.get("delete_data.done" if deleted else "delete_data.nothing"))]
+        key = "delete_data.done" if deleted else "delete_data.nothing"
+        return Finish([Reply(self.texts.get(key))])
 
     async def welcome_back(self, person: Person) -> Reply:
         profile = await self._profile_params(person.role, person.unit_code, person.subscribed)

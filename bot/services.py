@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 from bot.clock import Clock
 from bot.config import Settings
 from bot.conversation import Conversations
+from bot.crypto import Cipher, KeySource, check_key, load_key
 from bot.dialogs import DialogEngine
+from bot.office import OfficeDesk
+from bot.outbox import Outbox, OutboxSender, OutgoingMessage
 from bot.people import PeopleService
+from bot.reports import ReportService
 from content import Content
 from storage.db import Database
+from storage.outbox import OutboxRepository
 from storage.people import PeopleRepository
 from storage.units import UnitRepository
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -21,16 +30,52 @@ class Services:
     content: Content
     db: Database
     clock: Clock
+    cipher: Cipher
+    key_source: KeySource
     people: PeopleService
     conversations: Conversations
+    outbox: Outbox
+    desk: OfficeDesk
+    reports: ReportService
+    sender: OutboxSender | None = field(default=None)  # set by the channel that can deliver
 
     @classmethod
     async def open(cls, settings: Settings, content: Content, clock: Clock) -> Services:
+        """Open the database, check the data key against it, and build every service."""
+        cipher, key_source = load_key(settings.data_key, settings.data_key_file)
         db = await Database.open(settings.database_path)
+        try:
+            await check_key(db, cipher)
+        except Exception:
+            await db.close()
+            raise
+        holder: list[Services] = []
+
+        def notify() -> None:
+            if holder and holder[0].sender is not None:
+                holder[0].sender.notify()
+
         units = UnitRepository(db)
-        people = PeopleService(content, PeopleRepository(db), units, clock, settings.org_name)
+        people_repo = PeopleRepository(db)
+        people = PeopleService(content, people_repo, units, clock, settings.org_name)
+        outbox = Outbox(OutboxRepository(db), encode=lambda m: cipher.encrypt(m.to_payload()))
+        desk = OfficeDesk(
+            db,
+            content,
+            cipher,
+            outbox,
+            clock,
+            office_chat_id=settings.office_chat_id,
+            reannounce_after=timedelta(hours=settings.unclaimed_after_hours),
+            urgent_reannounce_after=timedelta(hours=settings.urgent_unclaimed_after_hours),
+            notify=notify,
+        )
+        reports = ReportService(content, cipher, clock, desk, people_repo, units, settings.org_name)
         engine = DialogEngine(
-            content.dialogs, content.texts, clock.today, sources={"units": people.unit_options}
+            content.dialogs,
+            content.texts,
+            clock.today,
+            sources={"units": people.unit_options, "categories": reports.category_options},
         )
         conversations = Conversations(
             db,
@@ -40,9 +85,36 @@ class Services:
             finishers={
                 "onboarding": people.finish_onboarding,
                 "delete_data": people.finish_deletion,
+                "report": reports.submit_report,
+                "tip": reports.submit_tip,
+                "receipt": reports.acknowledge_receipt,
+                "lookup": reports.finish_lookup,
+                "lookup_passphrase": reports.finish_lookup_passphrase,
+                "followup_report": reports.finish_followup,
+                "followup_tip": reports.finish_followup,
             },
+            seal=cipher.encrypt,
+            unseal=cipher.decrypt,
+            after_commit=notify,
         )
-        return cls(settings, content, db, clock, people, conversations)
+        services = cls(
+            settings,
+            content,
+            db,
+            clock,
+            cipher,
+            key_source,
+            people,
+            conversations,
+            outbox,
+            desk,
+            reports,
+        )
+        holder.append(services)
+        return services
+
+    def decode_outgoing(self, payload: str) -> OutgoingMessage:
+        return OutgoingMessage.from_payload(self.cipher.decrypt(payload))
 
     async def close(self) -> None:
         await self.db.close()

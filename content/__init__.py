@@ -13,7 +13,16 @@ from content.texts import ContentError, Texts
 
 CONTENT_DIR = Path(__file__).parent
 
-__all__ = ["CONTENT_DIR", "Command", "Content", "ContentError", "DialogSpec", "Texts", "load"]
+__all__ = [
+    "CONTENT_DIR",
+    "Category",
+    "Command",
+    "Content",
+    "ContentError",
+    "DialogSpec",
+    "Texts",
+    "load",
+]
 
 
 class Command(BaseModel):
@@ -24,6 +33,22 @@ class Command(BaseModel):
     command: str = Field(pattern=r"^[a-z0-9_]{1,32}$")
     description: str  # text key
     roles: list[str] = Field(min_length=1)
+
+
+class Category(BaseModel):
+    """A kind of incident people can report; kept as data in content/data/categories.yaml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,39}$")
+    label: str = Field(min_length=2, max_length=60)
+    urgent: bool = False
+
+
+class _CategoryFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    categories: list[Category] = Field(min_length=1)
 
 
 class _CommandFile(BaseModel):
@@ -37,6 +62,7 @@ class Content:
     texts: Texts
     dialogs: dict[str, DialogSpec]
     commands: list[Command]
+    categories: dict[str, Category]
 
     def commands_for(self, role: str) -> list[Command]:
         return [command for command in self.commands if role in command.roles]
@@ -78,4 +104,12 @@ def load(directory: Path = CONTENT_DIR, language: str = "vi") -> Content:
     missing = sorted(c.description for c in commands if not texts.has(c.description))
     if missing:
         raise ContentError(f"commands.yaml: text keys not in {language}.yaml: {missing}")
-    return Content(texts=texts, dialogs=dialogs, commands=commands)
+    categories_path = directory / "data" / "categories.yaml"
+    try:
+        category_list = _CategoryFile.model_validate(_read_yaml(categories_path)).categories
+    except ValidationError as exc:
+        raise _invalid(categories_path, exc) from None
+    categories = {category.code: category for category in category_list}
+    if len(categories) != len(category_list):
+        raise ContentError("categories.yaml: category codes must be unique")
+    return Content(texts=texts, dialogs=dialogs, commands=commands, categories=categories)

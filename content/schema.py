@@ -14,6 +14,7 @@ class _Strict(BaseModel):
 class Option(_Strict):
     value: str = Field(min_length=1, max_length=40)
     label: str  # text key
+    requires: str | None = None  # shown only when the dialog's context has this value
 
 
 class _Step(_Strict):
@@ -70,6 +71,7 @@ class AttachmentsStep(_Step):
     kinds: list[Literal["photo", "video", "document"]] = Field(
         default_factory=lambda: ["photo", "video", "document"]
     )
+    sanitize: bool = False  # documents pass the channel's metadata stripper before they count
 
 
 class LocationStep(_Step):

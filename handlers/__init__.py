@@ -5,16 +5,29 @@ from __future__ import annotations
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.config import Settings
+from bot.office import BUTTON_PREFIX
 from bot.people import OFFICE_ROLE
 from bot.services import Services
-from handlers import commands, dialog
+from handlers import commands, dialog, office, reports
 from handlers.errors import on_error
 
 PRIVATE_ROLES = ("unregistered", "teacher", "parent", "head")
 
 
-def register(app: Application) -> None:
+def register(app: Application, settings: Settings) -> None:
     """Every handler, in the order Telegram updates are tried against them."""
+    if settings.office_chat_id is not None:
+        office_chat = filters.Chat(settings.office_chat_id)
+        app.add_handler(CallbackQueryHandler(office.on_button, pattern=f"^{BUTTON_PREFIX}:"))
+        app.add_handler(
+            MessageHandler(
+                office_chat & filters.REPLY & filters.UpdateType.MESSAGE, office.on_reply
+            )
+        )
+    app.add_handler(CommandHandler("baocao", reports.report))
+    app.add_handler(CommandHandler("togiac", reports.tip))
+    app.add_handler(CommandHandler("tracuu", reports.lookup))
     app.add_handler(CommandHandler("start", commands.start))
     app.add_handler(CommandHandler("capnhat", commands.update_profile))
     app.add_handler(CommandHandler("trogiup", commands.help_command))

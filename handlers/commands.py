@@ -11,7 +11,7 @@ from handlers.context import chat_of, is_office_chat, is_private, services_of
 from handlers.render import send
 
 
-async def _in_dialog_reminder(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def in_dialog_reminder(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     """If a dialog is open, repeat its question with a reminder and return True."""
     answer = await services_of(context).conversations.prompt_again(
         chat_of(update), "chat.in_dialog"
@@ -22,7 +22,7 @@ async def _in_dialog_reminder(update: Update, context: ContextTypes.DEFAULT_TYPE
     return True
 
 
-async def _private_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def private_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     if is_private(update):
         return True
     services = services_of(context)
@@ -36,12 +36,12 @@ async def _private_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> b
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not await _private_only(update, context):
+    if not await private_only(update, context):
         return
     services = services_of(context)
     chat = chat_of(update)
     async with services.conversations.lock(chat):
-        if await _in_dialog_reminder(update, context):
+        if await in_dialog_reminder(update, context):
             return
         person = await services.people.people.get(chat.channel, chat.chat_id)
         if person is not None:
@@ -57,12 +57,12 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def update_profile(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not await _private_only(update, context):
+    if not await private_only(update, context):
         return
     services = services_of(context)
     chat = chat_of(update)
     async with services.conversations.lock(chat):
-        if await _in_dialog_reminder(update, context):
+        if await in_dialog_reminder(update, context):
             return
         answer = await services.conversations.begin(
             chat, "onboarding", services.people.onboarding_context()
@@ -83,11 +83,11 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         person = await services.people.people.get(chat.channel, chat.chat_id)
         role = person.role if person else UNREGISTERED_ROLE
         await send(context, chat.chat_id, [Reply(services.people.help_text(role, is_office))])
-        await _in_dialog_reminder(update, context)
+        await in_dialog_reminder(update, context)
 
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not await _private_only(update, context):
+    if not await private_only(update, context):
         return
     services = services_of(context)
     chat = chat_of(update)
@@ -99,12 +99,12 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def delete_my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not await _private_only(update, context):
+    if not await private_only(update, context):
         return
     services = services_of(context)
     chat = chat_of(update)
     async with services.conversations.lock(chat):
-        if await _in_dialog_reminder(update, context):
+        if await in_dialog_reminder(update, context):
             return
         if await services.people.people.get(chat.channel, chat.chat_id) is None:
             await send(
@@ -121,7 +121,7 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     services = services_of(context)
     chat = chat_of(update)
     async with services.conversations.lock(chat):
-        if await _in_dialog_reminder(update, context):
+        if await in_dialog_reminder(update, context):
             return
         await send(
             context, chat.chat_id, [Reply(services.content.texts.get("chat.unknown_command"))]

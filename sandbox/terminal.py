@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from bot.app import build_application, start_bot, stop_bot
 from bot.clock import Clock
 from bot.config import Mode, Settings, describe_errors
-from bot.services import Services
+from bot.startup import open_services_or_exit
 from bot.units_import import import_units
 from content import CONTENT_DIR, Content
 from sandbox.client import BotMessage, NoReplyError, SandboxClient, SimUser
@@ -167,6 +167,7 @@ def sandbox_settings(bundle: Content, server_url: str, database: Path) -> Settin
             api_base_url=server_url,
             mode=Mode.POLLING,
             database_path=database,
+            data_key_file=database.with_suffix(".key"),
             office_chat_id=OFFICE_CHAT_ID,
             office_admins=",".join(str(p.user_id) for p in PERSONAS if p.in_office_group),
         )
@@ -179,8 +180,9 @@ def sandbox_settings(bundle: Content, server_url: str, database: Path) -> Settin
 
 def remove_database(database: Path) -> None:
     """Start the sandbox from nothing: the database and its WAL files go."""
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        path.unlink(missing_ok=True)
+    database.with_suffix(".key").unlink(missing_ok=True)
 
 
 async def run_terminal(bundle: Content, database: Path) -> int:
@@ -190,7 +192,7 @@ async def run_terminal(bundle: Content, database: Path) -> int:
         settings = sandbox_settings(bundle, server.url, database)
         if settings is None:
             return 2
-        services = await Services.open(settings, bundle, Clock(settings.tz))
+        services = await open_services_or_exit(settings, bundle, Clock(settings.tz))
         app = build_application(services)
         try:
             if await UnitRepository(services.db).count() == 0:

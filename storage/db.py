@@ -53,30 +53,44 @@ def load_migrations() -> list[Migration]:
     return migrations
 
 
-class Database:
-    """All reads and writes go through here; writes are serialised in explicit transactions."""
+async def _connect(path: Path) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    conn.row_factory = aiosqlite.Row
+    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    await conn.execute("PRAGMA journal_mode = WAL")
+    await conn.execute("PRAGMA synchronous = FULL")
+    await conn.execute("PRAGMA foreign_keys = ON")
+    await conn.execute("PRAGMA secure_delete = ON")  # deleted text does not linger in the file
+    return conn
 
-    def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
-        self._conn = connection
+
+class Database:
+    """Writes are serialised in explicit transactions on one connection; reads use another.
+
+    The reading connection sees only committed data (WAL snapshots), so a read never observes
+    another handler's transaction half-way.
+    """
+
+    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, path: Path):
+        self._conn = writer
+        self._reader = reader
         self.path = path
         self._write_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path | str) -> Database:
         path = Path(path)
-        if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        await conn.execute("PRAGMA journal_mode = WAL")
-        await conn.execute("PRAGMA synchronous = FULL")
-        await conn.execute("PRAGMA foreign_keys = ON")
-        db = cls(conn, path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer = await _connect(path)
+        db = cls(writer, writer, path)
         await db.migrate()
+        db._reader = await _connect(path)
+        await db._reader.execute("PRAGMA query_only = ON")
         return db
 
     async def close(self) -> None:
+        if self._reader is not self._conn:
+            await self._reader.close()
         await self._conn.close()
 
     async def schema_version(self) -> int:
@@ -107,11 +121,11 @@ class Database:
             await self._conn.execute("COMMIT")
 
     async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self._conn.execute(sql, tuple(params)) as cursor:
+        async with self._reader.execute(sql, tuple(params)) as cursor:
             return await cursor.fetchone()
 
     async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        async with self._conn.execute(sql, tuple(params)) as cursor:
+        async with self._reader.execute(sql, tuple(params)) as cursor:
             return list(await cursor.fetchall())
 
 

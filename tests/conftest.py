@@ -77,6 +77,7 @@ class Harness:
             api_base_url=self.sandbox.url,
             mode=self.mode,
             database_path=self.database,
+            data_key_file=self.database.with_suffix(".key"),
             office_chat_id=OFFICE_CHAT_ID,
             office_admins=str(CLERK_ID),
             org_name="Sở Giáo dục và Đào tạo Đồng Nai",

@@ -1,0 +1,63 @@
+"""Start-up shared by the command line and the sandbox: content, settings, services, or exit 2."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from pydantic import ValidationError
+
+import content
+from bot.clock import Clock
+from bot.config import Settings, describe_errors
+from bot.crypto import DataKeyError, KeySource
+from bot.services import Services
+from content import Content, ContentError
+
+EXIT_CONFIG = 2
+
+
+def configure_logging(level: str = "INFO") -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # httpx logs every request URL, and Bot API URLs contain the bot token.
+    for noisy in ("httpx", "httpcore", "apscheduler", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def load_content_or_exit() -> Content:
+    try:
+        return content.load()
+    except ContentError as exc:
+        print(f"ContentError: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+
+
+def load_settings_or_exit(texts: content.Texts, need_token: bool, **overrides: object) -> Settings:
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        print(texts.get("config.invalid"), file=sys.stderr)
+        for line in describe_errors(exc, texts):
+            print(f"  {line}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+    if need_token and settings.bot_token is None:
+        print(texts.get("config.invalid"), file=sys.stderr)
+        print(f"  ANTQ_BOT_TOKEN: {texts.get('config.error.missing')}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG)
+    return settings
+
+
+async def open_services_or_exit(settings: Settings, bundle: Content, clock: Clock) -> Services:
+    """Services, or a clear word about the data key and exit code 2."""
+    try:
+        services = await Services.open(settings, bundle, clock)
+    except DataKeyError as exc:
+        print(bundle.texts.get(exc.text_key, **exc.params), file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+    if services.key_source is KeySource.CREATED:
+        print(
+            bundle.texts.get("security.key.created", path=settings.data_key_file), file=sys.stderr
+        )
+    return services
