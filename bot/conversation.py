@@ -62,6 +62,7 @@ class Conversations:
         *,
         seal: Callable[[str], str] = _same,
         unseal: Callable[[str], str] = _same,
+        pseudonym: Callable[[str], str] = _same,
         after_commit: Callable[[], None] | None = None,
     ) -> None:
         self.db = db
@@ -72,6 +73,7 @@ class Conversations:
         self.states = DialogStateRepository(db)
         self.seal = seal  # open dialogs hold what people typed: stored encrypted
         self.unseal = unseal
+        self.pseudonym = pseudonym  # open dialogs are filed under this, not under the chat id
         self.after_commit = after_commit
         self.sanitizer: Sanitizer | None = None  # set by the channel that can fetch files
         self._locks: weakref.WeakValueDictionary[ChatRef, asyncio.Lock] = (
@@ -87,8 +89,11 @@ class Conversations:
         return lock
 
     async def current(self, chat: ChatRef) -> DialogState | None:
-        raw = await self.states.get(chat.channel, chat.chat_id)
+        raw = await self.states.get(self._owner(chat))
         return DialogState.model_validate_json(self.unseal(raw)) if raw else None
+
+    def _owner(self, chat: ChatRef) -> str:
+        return self.pseudonym(f"{chat.channel}:{chat.chat_id}")
 
     async def begin(
         self, chat: ChatRef, dialog_id: str, context: Mapping[str, str] | None = None
@@ -125,8 +130,8 @@ class Conversations:
     async def cancel(self, chat: ChatRef) -> bool:
         """Close the open dialog without storing what it collected; False if there was none."""
         async with self.db.transaction() as tx:
-            existed = await self.states.get(chat.channel, chat.chat_id) is not None
-            await self.states.delete(tx, chat.channel, chat.chat_id)
+            existed = await self.states.get_in(tx, self._owner(chat)) is not None
+            await self.states.delete(tx, self._owner(chat))
         return existed
 
     async def _sanitize(self, chat: ChatRef, state: DialogState, incoming: Incoming) -> str | None:
@@ -160,14 +165,13 @@ class Conversations:
             if state is not None:
                 await self.states.put(
                     tx,
-                    chat.channel,
-                    chat.chat_id,
+                    self._owner(chat),
                     state.dialog,
                     self.seal(state.model_dump_json()),
                     self.clock.now(),
                 )
             else:
-                await self.states.delete(tx, chat.channel, chat.chat_id)
+                await self.states.delete(tx, self._owner(chat))
         if result.outcome == "finished" and self.after_commit is not None:
             self.after_commit()
         return Answer(replies, result.notice)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -61,6 +63,8 @@ class Cipher:
             raise ValueError("a Cipher needs at least one key")
         self._fernet = MultiFernet([Fernet(key) for key in keys])
         self._count = len(keys)
+        first = keys[0].encode("ascii") if isinstance(keys[0], str) else keys[0]
+        self._pseudonym_key = hashlib.sha256(b"antq-pseudonym\x00" + first).digest()
 
     def __repr__(self) -> str:
         return f"Cipher({self._count} key{'s' if self._count != 1 else ''})"
@@ -80,6 +84,13 @@ class Cipher:
                 "cannot decrypt: the data key is wrong or the data is damaged",
                 "security.key.damaged",
             ) from None
+
+    def pseudonym(self, text: str) -> str:
+        """A stable stand-in for an identifier (HMAC with a key derived from the data key).
+
+        Keys rows that must be found again by chat, without the chat id being in the file.
+        """
+        return hmac.new(self._pseudonym_key, text.encode("utf-8"), hashlib.sha256).hexdigest()
 
     def rotate(self, token: str) -> str:
         """The same plaintext encrypted again with the first key (after adding a new key)."""

@@ -162,23 +162,35 @@ class Outbox:
         dedupe_key: str | None = None,
         channel: str = "telegram",
     ) -> OutboxItem:
+        """One row to write: the message encoded (and encrypted, if `encode` does) as payload."""
         payload = self.encode(message)
         return OutboxItem(chat_id, kind, payload, ref, priority, not_before, dedupe_key, channel)
 
-    async def enqueue(self, tx: Transaction, **fields: Any) -> int | None:
-        """`item(...)`'s arguments; None when the dedupe_key was already enqueued."""
-        item = self.item(**fields)
-        return await self.repo.enqueue(
-            tx,
-            chat_id=item.chat_id,
-            kind=item.kind,
-            payload=item.payload,
-            ref=item.ref,
-            priority=item.priority,
-            not_before=item.not_before,
-            dedupe_key=item.dedupe_key,
-            channel=item.channel,
+    async def enqueue(
+        self,
+        tx: Transaction,
+        *,
+        chat_id: int,
+        kind: str,
+        message: OutgoingMessage,
+        ref: str | None = None,
+        priority: int = PRIORITY_BULK,
+        not_before: datetime | None = None,
+        dedupe_key: str | None = None,
+        channel: str = "telegram",
+    ) -> int | None:
+        """Write one message in `tx`; None when its dedupe_key was enqueued before."""
+        item = self.item(
+            chat_id=chat_id,
+            kind=kind,
+            message=message,
+            ref=ref,
+            priority=priority,
+            not_before=not_before,
+            dedupe_key=dedupe_key,
+            channel=channel,
         )
+        return await self.repo.add(tx, item)
 
     async def enqueue_many(self, tx: Transaction, items: Iterable[OutboxItem]) -> int:
         """Bulk path (build the items with `item(...)`); returns how many were new."""
@@ -251,8 +263,8 @@ class OutboxSender:
         global_rate: float = 29.0,
         per_chat_rate: float = 1.0,
         per_chat_burst: int = 3,
-        group_per_minute: float = 19,
-        group_burst: int = 1,
+        group_per_minute: float = 17,  # with a burst of 3: at most 20 in any minute, Telegram's
+        group_burst: int = 3,  # limit, and a report with two files reaches the office at once
         global_burst: int | None = None,
         concurrency: int = 16,
         max_attempts: int = 8,

@@ -95,6 +95,7 @@ class Services:
             },
             seal=cipher.encrypt,
             unseal=cipher.decrypt,
+            pseudonym=cipher.pseudonym,
             after_commit=notify,
         )
         services = cls(

@@ -17,13 +17,28 @@ from content import Content, ContentError
 EXIT_CONFIG = 2
 
 
+# Libraries that, at DEBUG, log what people wrote (update bodies, request data, SQL parameters)
+# or the bot token (request URLs). They never log below these levels, whatever ANTQ_LOG_LEVEL is.
+LIBRARY_LOG_CEILINGS = {
+    "telegram": logging.INFO,
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "aiosqlite": logging.WARNING,
+    "apscheduler": logging.WARNING,
+    "aiohttp.access": logging.WARNING,
+}
+
+
+def quiet_libraries() -> None:
+    for name, level in LIBRARY_LOG_CEILINGS.items():
+        logging.getLogger(name).setLevel(level)
+
+
 def configure_logging(level: str = "INFO") -> None:
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    # httpx logs every request URL, and Bot API URLs contain the bot token.
-    for noisy in ("httpx", "httpcore", "apscheduler", "aiohttp.access"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    quiet_libraries()
 
 
 def load_content_or_exit() -> Content:

@@ -6,7 +6,9 @@ import asyncio
 import warnings
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -16,8 +18,9 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
+    TimedOut,
 )
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest, RequestData
 
 from bot.config import Settings
 from bot.outbox import (
@@ -42,24 +45,96 @@ def make_outbox_bot(settings: Settings, *, connection_pool_size: int = 32) -> Bo
     429s on its own. The outbox sender already paces its traffic with its own token buckets and
     turns a 429 into a rescheduled row plus a bot-wide pause; behind the rate limiter the two
     would each pace (halving throughput) and both retry (a 429 retried twice, and invisible to
-    the sender's bookkeeping). Its own HTTPXRequest also gives the sender a connection pool sized
-    for its concurrency, so a broadcast never starves the interactive bot of connections.
+    the sender's bookkeeping). Its own connection pool, sized for the sender's concurrency, also
+    means a broadcast never starves the interactive bot of connections. The pool is aiohttp's,
+    not httpx's: see `AiohttpRequest`.
     """
     if settings.bot_token is None:
         raise ValueError("the outbox needs a bot token")
-    request = HTTPXRequest(
-        connection_pool_size=connection_pool_size,
-        connect_timeout=5.0,
-        read_timeout=10.0,
-        write_timeout=20.0,
-        pool_timeout=10.0,
-    )
     return Bot(
         settings.bot_token.get_secret_value(),
         base_url=f"{settings.api_base_url}/bot",
         base_file_url=f"{settings.api_base_url}/file/bot",
-        request=request,
+        request=AiohttpRequest(connection_pool_size),
     )
+
+
+class AiohttpRequest(BaseRequest):
+    """PTB's request interface over one aiohttp session, for the outbox's bot.
+
+    Under HTTPXRequest, httpcore's pool spends CPU proportional to the pool size on every request
+    (encode/httpx#3215): measured against the sandbox, PTB + HTTPXRequest managed 150-210
+    sendMessage/s at 2.6-4.6 ms CPU each, PTB + this class 490-640/s at 0.6 ms.
+    """
+
+    def __init__(
+        self,
+        connection_pool_size: int = 32,
+        *,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 10.0,
+        media_timeout: float = 60.0,
+    ) -> None:
+        self._limit = connection_pool_size
+        self._connect_timeout = connect_timeout
+        self._read_timeout = read_timeout
+        self._media_timeout = media_timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def read_timeout(self) -> float:
+        return self._read_timeout
+
+    async def initialize(self) -> None:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=self._limit)
+            self._session = aiohttp.ClientSession(connector=connector, trust_env=False)
+
+    async def shutdown(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        if self._session is None or self._session.closed:
+            raise RuntimeError("AiohttpRequest is not initialized")
+        files = request_data is not None and request_data.contains_files
+        read = self._media_timeout if files else self._read_timeout
+        if isinstance(read_timeout, int | float):
+            read = float(read_timeout)
+        timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=connect_timeout if isinstance(connect_timeout, int | float) else None,
+            sock_connect=self._connect_timeout,
+            sock_read=read,
+        )
+        body: aiohttp.FormData | bytes | None = None
+        headers = {"User-Agent": self.USER_AGENT}
+        if request_data is not None and files:
+            body = aiohttp.FormData(request_data.json_parameters)
+            for name, part in request_data.multipart_data.items():
+                filename, content, *mime = part
+                body.add_field(name, content, filename=filename, content_type=(mime or [None])[0])
+        elif request_data is not None:
+            body = request_data.json_payload
+            headers["Content-Type"] = "application/json"
+        try:
+            async with self._session.request(
+                method, url, data=body, headers=headers, timeout=timeout
+            ) as response:
+                return response.status, await response.read()
+        except TimeoutError as exc:
+            raise TimedOut from exc
+        except aiohttp.ClientError as exc:
+            raise NetworkError(f"aiohttp.{type(exc).__name__}") from exc
 
 
 def _markup(rows: list[list[OutgoingButton]]) -> InlineKeyboardMarkup | None:

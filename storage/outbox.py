@@ -104,6 +104,10 @@ class OutboxRepository:
     ) -> int | None:
         """Add one message; None when a message with this dedupe_key already exists."""
         item = OutboxItem(chat_id, kind, payload, ref, priority, not_before, dedupe_key, channel)
+        return await self.add(tx, item)
+
+    async def add(self, tx: Transaction, item: OutboxItem) -> int | None:
+        """`enqueue` for an item built beforehand."""
         row = await tx.fetch_one(f"{_INSERT} RETURNING id", _params(item, to_db(self._now())))
         return int(row[0]) if row else None
 

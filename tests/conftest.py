@@ -17,6 +17,7 @@ from bot.app import build_application, start_bot, stop_bot
 from bot.clock import ManualClock
 from bot.config import Mode, Settings
 from bot.services import Services
+from bot.startup import quiet_libraries
 from content import Content
 from sandbox import LimitsConfig, SandboxClient, SandboxServer, SimUser
 from storage.units import Unit, UnitRepository
@@ -85,6 +86,7 @@ class Harness:
         )
 
     async def start(self) -> None:
+        quiet_libraries()  # the logging set-up of `antq run`
         self.services = await Services.open(self.settings(), self.bundle, self.clock)
         self.app = build_application(self.services)
         await start_bot(self.app, self.services)

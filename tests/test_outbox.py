@@ -482,3 +482,33 @@ async def test_pacing_under_telegram_limits_draws_no_429(rig: Rig):
     assert elapsed >= (64 - 9) / 29  # paced at 29/s after a small burst, not all at once
     shown = [m["text"] for m in await busy.transcript() if m.get("from_bot")]
     assert shown == texts  # one chat keeps its order
+
+
+class FakeMonotonic:
+    """The pacing clock, moved by hand (pacing normally runs on real monotonic time)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_group_gets_a_burst_then_one_message_per_few_seconds(rig: Rig):
+    group = await rig.client.create_group("Văn phòng Sở", chat_id=-1001000000001)
+    ids = [await rig.send(group, f"Phản ánh mới #{i}") for i in range(5)]
+    pace = FakeMonotonic()
+    async with running(rig.sender(monotonic=pace, poll_interval=0.05)) as sender:
+        await until(lambda: _count(rig, "sent", 3))
+        await asyncio.sleep(0.2)
+        assert (await rig.repo.counts())["sent"] == 3  # 17 a minute after a burst of 3
+        pace.now += 60 / 17 + 0.1
+        sender.notify()
+        await until(lambda: _count(rig, "sent", 4))
+        await asyncio.sleep(0.2)
+        assert (await rig.repo.counts())["sent"] == 4
+        pace.now += 60 / 17 + 0.1
+        sender.notify()
+        await until(lambda: _count(rig, "sent", 5))
+    assert [(await rig.row(id_)).state for id_ in ids] == ["sent"] * 5
+    assert (await rig.client.stats())["rate_limited"] == 0

@@ -139,8 +139,8 @@ async def test_unit_search_ignores_accents_case_and_like_wildcards(db):
 async def test_dialog_state_round_trip(db):
     states = DialogStateRepository(db)
     async with db.transaction() as tx:
-        await states.put(tx, "telegram", 5, "onboarding", '{"step": "role"}', NOW)
-    assert await states.get("telegram", 5) == '{"step": "role"}'
+        await states.put(tx, "a1b2", "onboarding", '{"step": "role"}', NOW)
+    assert await states.get("a1b2") == '{"step": "role"}'
     async with db.transaction() as tx:
-        await states.delete(tx, "telegram", 5)
-    assert await states.get("telegram", 5) is None
+        await states.delete(tx, "a1b2")
+    assert await states.get("a1b2") is None
