@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock, format_local
@@ -183,6 +183,17 @@ class ReportService:
             if now - at > DUPLICATE_WINDOW:
                 del self._recent[key]
         return fingerprint in self._recent
+
+    async def has_reports_from(self, chat: ChatRef) -> bool:
+        since = datetime(2000, 1, 1, tzinfo=UTC)
+        return await self.reports.recent_by_sender(chat.channel, chat.chat_id, since) > 0
+
+    async def forget_sender(self, tx: Transaction, chat: ChatRef) -> None:
+        """Reports made under this person's name lose their link to the chat and their contact."""
+        for report in await self.reports.by_sender_in(tx, chat.channel, chat.chat_id):
+            body = self.cipher.decrypt_json(report.body)
+            body.update(contact_name=None, contact_phone=None)
+            await self.reports.detach_sender(tx, report.id, self.cipher.encrypt_json(body))
 
     async def acknowledge_receipt(
         self, tx: Transaction, chat: ChatRef, answers: dict[str, Any], context: dict[str, str]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.conversation import Conversations
+from bot.conversation import ChatRef, Conversations, Finish
 from bot.crypto import Cipher, KeySource, check_key, load_key
 from bot.dialogs import DialogEngine
 from bot.office import OfficeDesk
@@ -16,7 +17,7 @@ from bot.outbox import Outbox, OutboxSender, OutgoingMessage
 from bot.people import PeopleService
 from bot.reports import ReportService
 from content import Content
-from storage.db import Database
+from storage.db import Database, Transaction
 from storage.outbox import OutboxRepository
 from storage.people import PeopleRepository
 from storage.units import UnitRepository
@@ -71,6 +72,13 @@ class Services:
             notify=notify,
         )
         reports = ReportService(content, cipher, clock, desk, people_repo, units, settings.org_name)
+
+        async def delete_everything(
+            tx: Transaction, chat: ChatRef, answers: dict[str, Any], context: dict[str, str]
+        ) -> Finish:
+            await reports.forget_sender(tx, chat)
+            return await people.finish_deletion(tx, chat, answers, context)
+
         engine = DialogEngine(
             content.dialogs,
             content.texts,
@@ -84,7 +92,7 @@ class Services:
             clock,
             finishers={
                 "onboarding": people.finish_onboarding,
-                "delete_data": people.finish_deletion,
+                "delete_data": delete_everything,
                 "report": reports.submit_report,
                 "tip": reports.submit_tip,
                 "receipt": reports.acknowledge_receipt,

@@ -106,7 +106,8 @@ async def delete_my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     async with services.conversations.lock(chat):
         if await in_dialog_reminder(update, context):
             return
-        if await services.people.people.get(chat.channel, chat.chat_id) is None:
+        registered = await services.people.people.get(chat.channel, chat.chat_id) is not None
+        if not registered and not await services.reports.has_reports_from(chat):
             await send(
                 context, chat.chat_id, [Reply(services.content.texts.get("delete_data.nothing"))]
             )

@@ -213,9 +213,15 @@ class ReportRepository:
             "UPDATE reports SET last_announced_at = ? WHERE id = ?", [to_db(now), report_id]
         )
 
-    async def forget_sender(self, tx: Transaction, channel: str, chat_id: int) -> None:
-        """For /xoadulieu: reports stay for the office, but no longer point at the person."""
+    async def by_sender_in(self, tx: Transaction, channel: str, chat_id: int) -> list[ReportRow]:
+        rows = await tx.fetch_all(
+            f"SELECT {_COLUMNS} FROM reports WHERE channel = ? AND chat_id = ?", [channel, chat_id]
+        )
+        return [_report(r) for r in rows]
+
+    async def detach_sender(self, tx: Transaction, report_id: int, body: str) -> None:
+        """For /xoadulieu: the report stays for the office, no longer pointing at the person."""
         await tx.execute(
-            "UPDATE reports SET channel = NULL, chat_id = NULL WHERE channel = ? AND chat_id = ?",
-            [channel, chat_id],
+            "UPDATE reports SET channel = NULL, chat_id = NULL, body = ? WHERE id = ?",
+            [body, report_id],
         )

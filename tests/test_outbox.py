@@ -500,9 +500,11 @@ async def test_a_group_gets_a_burst_then_one_message_per_few_seconds(rig: Rig):
     pace = FakeMonotonic()
     async with running(rig.sender(monotonic=pace, poll_interval=0.05)) as sender:
         await until(lambda: _count(rig, "sent", 3))
+        pace.now += 1.1  # enough for a private chat, not for a group
+        sender.notify()
         await asyncio.sleep(0.2)
         assert (await rig.repo.counts())["sent"] == 3  # 17 a minute after a burst of 3
-        pace.now += 60 / 17 + 0.1
+        pace.now += 60 / 17 - 1.0
         sender.notify()
         await until(lambda: _count(rig, "sent", 4))
         await asyncio.sleep(0.2)

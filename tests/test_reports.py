@@ -338,3 +338,18 @@ def jpeg_with_gps() -> bytes:
     out = io.BytesIO()
     image.save(out, "JPEG", exif=exif)
     return out.getvalue()
+
+
+async def test_delete_my_data_detaches_reports_and_drops_contact(harness: Harness, office: SimUser):
+    user = await harness.user("Lan")
+    code = await submit_report(user)
+    await user.send("/xoadulieu")
+    confirm = await user.next_reply()
+    assert "không còn gắn với bạn" in confirm.text
+    await user.press("Xóa dữ liệu của tôi")
+    await user.next_reply()
+    report = await harness.services.reports.reports.by_code(code)
+    assert report.chat_id is None and report.channel is None
+    body = harness.services.cipher.decrypt_json(report.body)
+    assert body["contact_name"] is None and body["contact_phone"] is None
+    assert body["what"] == WHAT
