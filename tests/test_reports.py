@@ -27,10 +27,13 @@ async def office(harness: Harness) -> SimUser:
     return clerk
 
 
-async def office_message(clerk: SimUser, containing: str, timeout: float = 8.0) -> BotMessage:
+async def office_message(
+    clerk: SimUser, containing: str, timeout: float = 8.0, event: str | None = None
+) -> BotMessage:
+    """The next bot message (or edit, if `event` says so) in the office group with that text."""
     while True:
         message = await clerk.next_reply(timeout, chat_id=OFFICE_CHAT_ID)
-        if containing in (message.text or ""):
+        if containing in (message.text or "") and event in (None, message.event):
             return message
 
 
@@ -110,8 +113,8 @@ async def test_office_actions_change_status_once_and_reach_the_reporter(
     code = await submit_report(user)
     posted = await office_message(office, code)
     await office.press("Tiếp nhận", chat_id=OFFICE_CHAT_ID, message_id=posted.message_id)
-    edited = await office_message(office, code)
-    assert edited.event == "edit" and "Tình trạng: Đã tiếp nhận" in edited.text
+    edited = await office_message(office, code, event="edit")
+    assert "Tình trạng: Đã tiếp nhận" in edited.text
     pushed = await user.next_reply(8)
     assert code in pushed.text and "Đã tiếp nhận" in pushed.text
     again = await office.press("Tiếp nhận", chat_id=OFFICE_CHAT_ID, message_id=posted.message_id)
