@@ -16,7 +16,7 @@ from handlers.context import SERVICES_KEY
 from handlers.outbox_transport import TelegramTransport, make_outbox_bot
 from handlers.sanitize import TelegramSanitizer
 from storage.db import Transaction
-from storage.outbox import OutboxRepository, OutboxRow
+from storage.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def _sender(services: Services, transport: TelegramTransport) -> OutboxSender:
 
     return OutboxSender(
         services.db,
-        OutboxRepository(services.db),
+        services.outbox.repo,
         transport,
         services.clock,
         decode=services.decode_outgoing,

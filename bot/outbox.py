@@ -55,11 +55,12 @@ class OutgoingMessage(BaseModel):
     buttons: list[list[OutgoingButton]] = Field(default_factory=list)
     photo: FileRef | None = None
     document: FileRef | None = None
+    video: FileRef | None = None
     caption: str | None = None
     edit_message_id: int | None = None
     disable_notification: bool = False
 
-    @field_validator("photo", "document", mode="before")
+    @field_validator("photo", "document", "video", mode="before")
     @classmethod
     def _file_shorthand(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -70,10 +71,11 @@ class OutgoingMessage(BaseModel):
 
     @model_validator(mode="after")
     def _has_content(self) -> OutgoingMessage:
-        if self.photo is not None and self.document is not None:
-            raise ValueError("a message carries a photo or a document, not both")
-        if not self.text and self.photo is None and self.document is None:
-            raise ValueError("a message needs a text, a photo or a document")
+        files = [f for f in (self.photo, self.document, self.video) if f is not None]
+        if len(files) > 1:
+            raise ValueError("a message carries one photo, document or video at most")
+        if not self.text and not files:
+            raise ValueError("a message needs a text, a photo, a document or a video")
         return self
 
     @classmethod

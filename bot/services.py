@@ -59,7 +59,8 @@ class Services:
         units = UnitRepository(db)
         people_repo = PeopleRepository(db)
         people = PeopleService(content, people_repo, units, clock, settings.org_name)
-        outbox = Outbox(OutboxRepository(db), encode=lambda m: cipher.encrypt(m.to_payload()))
+        outbox_repo = OutboxRepository(db, clock.now)
+        outbox = Outbox(outbox_repo, encode=lambda m: cipher.encrypt(m.to_payload()))
         desk = OfficeDesk(
             db,
             content,

@@ -197,7 +197,7 @@ class TelegramTransport:
 
     async def _call(self, chat_id: int, message: OutgoingMessage) -> int:
         markup = _markup(message.buttons)
-        media = message.photo or message.document
+        media = message.photo or message.document or message.video
         caption = message.caption if message.caption is not None else (message.text or None)
         if message.edit_message_id is not None:
             if media is not None:
@@ -221,6 +221,15 @@ class TelegramTransport:
             sent = await self.bot.send_photo(
                 chat_id,
                 await _file(message.photo),
+                caption=caption,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                disable_notification=message.disable_notification,
+            )
+        elif message.video is not None:
+            sent = await self.bot.send_video(
+                chat_id,
+                await _file(message.video),
                 caption=caption,
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,

@@ -356,3 +356,18 @@ async def test_delete_my_data_detaches_reports_and_drops_contact(harness: Harnes
     body = harness.services.cipher.decrypt_json(report.body)
     assert body["contact_name"] is None and body["contact_phone"] is None
     assert body["what"] == WHAT
+
+
+async def test_a_video_in_a_report_reaches_the_office_as_a_video(harness: Harness, office: SimUser):
+    user = await harness.user("Lan")
+    await walk_to_evidence(user, "/baocao")
+    await user.send_video(b"\x00\x00\x00\x18ftypmp42 fake video")
+    assert "Đã nhận tệp 1/5" in (await user.next_reply()).text
+    await user.press("Xong, không gửi thêm")
+    await user.next_reply()
+    await user.press("Không để lại")
+    await user.next_reply()
+    await user.press("✅ Gửi")
+    code = CODE.search((await user.next_reply()).text).group(1)
+    video = await office_message(office, f"Tệp 1/1 của {code}")
+    assert video.kind == "video"

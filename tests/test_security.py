@@ -625,3 +625,12 @@ def test_every_security_text_key_in_the_code_exists(texts):
         used |= set(literal.findall(Path(module.__file__).read_text(encoding="utf-8")))
     assert {"security.media.not_accepted", "security.key.wrong"} <= used
     assert sorted(key for key in used if not texts.has(key)) == []
+
+
+def test_pseudonym_is_stable_per_key_and_reveals_nothing() -> None:
+    first, second = Cipher([Cipher.generate_key()]), Cipher([Cipher.generate_key()])
+    name = "telegram:7700771234"
+    assert first.pseudonym(name) == first.pseudonym(name)
+    assert first.pseudonym(name) != first.pseudonym("telegram:7700771235")
+    assert first.pseudonym(name) != second.pseudonym(name)
+    assert "7700771234" not in first.pseudonym(name)
