@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import signal
+import sys
 from pathlib import Path
 
 from bot.clock import Clock
@@ -23,7 +24,7 @@ log = logging.getLogger("antq")
 
 async def serve(settings: Settings, bundle: Content) -> None:
     """Run the bot until SIGINT or SIGTERM."""
-    from bot.app import build_application, start_bot, stop_bot
+    from bot.app import StartupError, build_application, start_bot, stop_bot
 
     services = await open_services_or_exit(settings, bundle, Clock(settings.tz))
     app = build_application(services)
@@ -35,6 +36,9 @@ async def serve(settings: Settings, bundle: Content) -> None:
         await start_bot(app, services)
         log.info(bundle.texts.get("cli.started", mode=settings.mode.value))
         await stop.wait()
+    except StartupError as exc:
+        print(bundle.texts.get(exc.text_key, **exc.params), file=sys.stderr)
+        raise SystemExit(1) from None
     finally:
         await stop_bot(app)
         await services.close()

@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 from telegram import Update
+from telegram.error import InvalidToken, NetworkError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
 import handlers
@@ -71,10 +72,25 @@ async def _reannounce(context: ContextTypes.DEFAULT_TYPE) -> None:
     await services.desk.reannounce_unclaimed()
 
 
+class StartupError(Exception):
+    """The bot cannot reach or use the Bot API; `text_key` words it for the person installing."""
+
+    def __init__(self, text_key: str, **params: object) -> None:
+        super().__init__(text_key)
+        self.text_key = text_key
+        self.params = params
+
+
 async def start_bot(app: Application, services: Services) -> None:
     """Initialise, publish the command menu, start the outbox and the updates."""
-    await app.initialize()
-    await handlers.publish_commands(app, services)
+    api = services.settings.api_base_url
+    try:
+        await app.initialize()
+        await handlers.publish_commands(app, services)
+    except InvalidToken:
+        raise StartupError("cli.bad_token", api=api) from None
+    except NetworkError as exc:
+        raise StartupError("cli.unreachable", api=api, detail=type(exc).__name__) from None
     await app.bot_data[TRANSPORT_KEY].start()
     assert services.sender is not None
     services.sender.start()

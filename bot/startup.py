@@ -30,8 +30,10 @@ LIBRARY_LOG_CEILINGS = {
 
 
 def quiet_libraries() -> None:
-    for name, level in LIBRARY_LOG_CEILINGS.items():
-        logging.getLogger(name).setLevel(level)
+    """Each library logs at the chosen level or its ceiling, whichever is stricter."""
+    chosen = logging.getLogger().getEffectiveLevel()
+    for name, ceiling in LIBRARY_LOG_CEILINGS.items():
+        logging.getLogger(name).setLevel(max(chosen, ceiling))
 
 
 def configure_logging(level: str = "INFO") -> None:

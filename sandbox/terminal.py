@@ -53,6 +53,7 @@ class TerminalChat:
         self.users = users
         self.current = 0
         self.last_buttons: dict[int, BotMessage] = {}
+        self.last_message: dict[int, int] = {}  # persona -> id of the bot's latest message
 
     @property
     def persona(self) -> Persona:
@@ -71,6 +72,7 @@ class TerminalChat:
 
     def show(self, message: BotMessage) -> None:
         mark = self.texts.raw("terminal.edited") if message.event == "edit" else ""
+        self.last_message[self.current] = message.message_id
         print(f"\n🤖 {mark}{message.text or ''}", flush=True)
         if message.buttons:
             numbered = [b.label for row in message.buttons for b in row]
@@ -137,6 +139,10 @@ class TerminalChat:
             self.say("terminal.help")
         elif word == ":vai":
             await self.switch(argument.strip())
+        elif word == ":traloi" and argument.strip():
+            replied = self.last_message.get(self.current)
+            await self.user.send(argument.strip(), chat_id=self.chat_id, reply_to=replied)
+            await self.show_replies()
         elif word in actions:
             await actions[word]()
             await self.show_replies()

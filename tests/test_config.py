@@ -108,3 +108,28 @@ def test_units_import_from_the_command_line(tmp_path):
     result = run_antq("units", "import", str(bad), env=env, cwd=tmp_path)
     assert result.returncode == 1
     assert "Dòng 2, cột Tên đơn vị" in result.stdout
+
+
+def test_a_wrong_data_key_stops_the_bot_before_it_writes(tmp_path):
+    from cryptography.fernet import Fernet
+
+    base = {
+        "ANTQ_BOT_TOKEN": "123456:abcdefGHIJ",
+        "ANTQ_API_BASE_URL": "http://127.0.0.1:9",  # never reached: the key is checked first
+        "ANTQ_DATABASE_PATH": str(tmp_path / "antq.db"),
+    }
+    first = run_antq("units", "import", "/nonexistent.csv", env=base, cwd=tmp_path)
+    assert "Traceback" not in first.stderr
+    created = run_antq(
+        "run", env={**base, "ANTQ_DATA_KEY_FILE": str(tmp_path / "k" / "antq.key")}, cwd=tmp_path
+    )
+    assert "Đã tạo khóa mã hóa" in created.stderr
+    assert created.returncode == 1 and "Không kết nối được máy chủ Bot API" in created.stderr
+    assert "Traceback" not in created.stderr
+    wrong = run_antq(
+        "run", env={**base, "ANTQ_DATA_KEY": Fernet.generate_key().decode()}, cwd=tmp_path
+    )
+    assert wrong.returncode == 2
+    assert "không khớp với cơ sở dữ liệu" in wrong.stderr and "Traceback" not in wrong.stderr
+    malformed = run_antq("run", env={**base, "ANTQ_DATA_KEY": "short"}, cwd=tmp_path)
+    assert malformed.returncode == 2 and "ANTQ_DATA_KEY không hợp lệ" in malformed.stderr

@@ -46,3 +46,48 @@ def test_a_newcomer_onboards_and_switches_to_the_office_clerk(tmp_path):
     assert "Bạn đang là: Cán bộ Văn phòng Sở" in out
     assert "Các lệnh của Văn phòng Sở" in out
     assert "Traceback" not in result.stderr
+
+
+REPORT_SCRIPT = "\n".join(
+    [
+        "/baocao",
+        "6",  # Xâm hại, bạo hành trẻ em
+        "Có người lạ đứng cổng trường rủ học sinh vay tiền lãi cao.",
+        "2",  # Nơi khác (tôi sẽ mô tả)
+        "Cổng sau trường THCS Tân Phú",
+        "2",  # no map location: Bỏ qua
+        "1",  # Hôm nay
+        "2",  # no people: Bỏ qua
+        "2",  # no files: Bỏ qua
+        "2",  # Không để lại
+        "1",  # ✅ Gửi
+        ":vai 4",
+        "1",  # Tiếp nhận
+        "7",  # 💬 Trả lời
+        ":traloi Văn phòng đã báo Công an phường.",
+        ":vai 1",
+        ":thoat",
+    ]
+)
+
+
+def test_a_report_goes_to_the_clerk_and_the_answer_comes_back(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTQ_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "sandbox", "--database", str(tmp_path / "s.db"), "--reset"],
+        input=REPORT_SCRIPT + "\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
+    )
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    code = out.split("Mã tra cứu: ")[1][:9]
+    assert f"Tin báo {code} – Xâm hại, bạo hành trẻ em" in out
+    assert "Tình trạng: Đã tiếp nhận" in out
+    assert f"Đã lưu trả lời cho {code}" in out
+    assert f"Tin báo {code} của bạn: Đã tiếp nhận" in out
+    assert "Văn phòng đã báo Công an phường." in out.split("Bạn đang là: Giáo viên")[-1]
+    assert "INFO" not in result.stderr and "Traceback" not in result.stderr
