@@ -15,6 +15,7 @@ from bot.startup import (
     configure_logging,
     load_content_or_exit,
     load_settings_or_exit,
+    open_database_or_exit,
     open_services_or_exit,
 )
 from content import Content
@@ -54,13 +55,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_units_import(args: argparse.Namespace) -> int:
     from bot.units_import import format_report, import_units
-    from storage.db import Database
 
     bundle = load_content_or_exit()
     settings = load_settings_or_exit(bundle.texts, need_token=False)
 
     async def run() -> bool:
-        db = await Database.open(settings.database_path)
+        db = await open_database_or_exit(bundle, settings.database_path)
         try:
             report = await import_units(db, Path(args.file))
         finally:

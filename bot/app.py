@@ -13,6 +13,7 @@ import handlers
 from bot.config import Mode, Settings
 from bot.outbox import OutboxSender
 from bot.services import Services
+from handlers.aiohttp_request import AiohttpRequest
 from handlers.context import SERVICES_KEY
 from handlers.outbox_transport import TelegramTransport, make_outbox_bot
 from handlers.sanitize import TelegramSanitizer
@@ -33,8 +34,12 @@ def build_application(services: Services) -> Application:
         .token(settings.bot_token.get_secret_value())
         .base_url(f"{settings.api_base_url}/bot")
         .base_file_url(f"{settings.api_base_url}/file/bot")
+        .request(AiohttpRequest(connection_pool_size=64, media_timeout=120.0))
+        .get_updates_request(AiohttpRequest(connection_pool_size=2))
         .concurrent_updates(settings.concurrent_updates)
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        # Replies to a person who is waiting are not paced to the broadcast limit (the outbox
+        # paces everything proactive); groups keep Telegram's 20 a minute; a 429 is retried.
+        .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
         .build()
     )
     app.bot_data[SERVICES_KEY] = services

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import sys
+from pathlib import Path
+from typing import NoReturn
 
 from pydantic import ValidationError
 
@@ -13,6 +16,7 @@ from bot.config import Settings, describe_errors
 from bot.crypto import DataKeyError, KeySource
 from bot.services import Services
 from content import Content, ContentError
+from storage.db import Database
 
 EXIT_CONFIG = 2
 
@@ -66,6 +70,19 @@ def load_settings_or_exit(texts: content.Texts, need_token: bool, **overrides: o
     return settings
 
 
+def database_unusable(bundle: Content, path: Path, exc: BaseException) -> NoReturn:
+    detail = str(exc) if isinstance(exc, sqlite3.Error) else type(exc).__name__
+    print(bundle.texts.get("cli.database_error", path=path, detail=detail), file=sys.stderr)
+    raise SystemExit(EXIT_CONFIG) from None
+
+
+async def open_database_or_exit(bundle: Content, path: Path) -> Database:
+    try:
+        return await Database.open(path)
+    except (sqlite3.Error, OSError) as exc:
+        database_unusable(bundle, path, exc)
+
+
 async def open_services_or_exit(settings: Settings, bundle: Content, clock: Clock) -> Services:
     """Services, or a clear word about the data key and exit code 2."""
     try:
@@ -73,6 +90,8 @@ async def open_services_or_exit(settings: Settings, bundle: Content, clock: Cloc
     except DataKeyError as exc:
         print(bundle.texts.get(exc.text_key, **exc.params), file=sys.stderr)
         raise SystemExit(EXIT_CONFIG) from None
+    except (sqlite3.Error, OSError) as exc:
+        database_unusable(bundle, settings.database_path, exc)
     if services.key_source is KeySource.CREATED:
         print(
             bundle.texts.get("security.key.created", path=settings.data_key_file), file=sys.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from telegram import Update
 from telegram.ext import ContextTypes
 
@@ -45,9 +47,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if answer is None:
             await query.answer(texts.get("chat.stale_button"))
             return
-        await query.answer(answer.notice)
         message = query.message if query.message and query.message.is_accessible else None
         if answer.advanced and message is not None:
-            await edit_or_send(context, message, answer.replies)
+            shown = edit_or_send(context, message, answer.replies)
         else:
-            await send(context, chat.chat_id, answer.replies)
+            shown = send(context, chat.chat_id, answer.replies)
+        await asyncio.gather(query.answer(answer.notice), shown)

@@ -55,12 +55,16 @@ def load_migrations() -> list[Migration]:
 
 async def _connect(path: Path) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(path, isolation_level=None)
-    conn.row_factory = aiosqlite.Row
-    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    await conn.execute("PRAGMA journal_mode = WAL")
-    await conn.execute("PRAGMA synchronous = FULL")
-    await conn.execute("PRAGMA foreign_keys = ON")
-    await conn.execute("PRAGMA secure_delete = ON")  # deleted text does not linger in the file
+    try:
+        conn.row_factory = aiosqlite.Row
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await conn.execute("PRAGMA journal_mode = WAL")
+        await conn.execute("PRAGMA synchronous = FULL")
+        await conn.execute("PRAGMA foreign_keys = ON")
+        await conn.execute("PRAGMA secure_delete = ON")  # deleted text does not linger in the file
+    except BaseException:
+        await conn.close()  # its thread would otherwise keep the process alive
+        raise
     return conn
 
 
@@ -83,9 +87,13 @@ class Database:
         path.parent.mkdir(parents=True, exist_ok=True)
         writer = await _connect(path)
         db = cls(writer, writer, path)
-        await db.migrate()
-        db._reader = await _connect(path)
-        await db._reader.execute("PRAGMA query_only = ON")
+        try:
+            await db.migrate()
+            db._reader = await _connect(path)
+            await db._reader.execute("PRAGMA query_only = ON")
+        except BaseException:
+            await db.close()
+            raise
         return db
 
     async def close(self) -> None:

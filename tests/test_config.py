@@ -133,3 +133,12 @@ def test_a_wrong_data_key_stops_the_bot_before_it_writes(tmp_path):
     assert "không khớp với cơ sở dữ liệu" in wrong.stderr and "Traceback" not in wrong.stderr
     malformed = run_antq("run", env={**base, "ANTQ_DATA_KEY": "short"}, cwd=tmp_path)
     assert malformed.returncode == 2 and "ANTQ_DATA_KEY không hợp lệ" in malformed.stderr
+
+
+def test_a_damaged_database_file_is_one_clear_line_and_exit_2(tmp_path):
+    damaged = tmp_path / "antq.db"
+    damaged.write_bytes(b"this is not a database" * 200)
+    env = {"ANTQ_DATABASE_PATH": str(damaged)}
+    result = run_antq("units", "import", "units.csv", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Không mở được cơ sở dữ liệu" in result.stderr and "Traceback" not in result.stderr
