@@ -23,6 +23,7 @@ from storage.outbox import OutboxRow
 log = logging.getLogger(__name__)
 
 REANNOUNCE_EVERY = timedelta(minutes=5)
+OUTREACH_EVERY = timedelta(minutes=1)
 TRANSPORT_KEY = "outbox_transport"
 
 
@@ -59,7 +60,7 @@ def _sender(services: Services, transport: TelegramTransport) -> OutboxSender:
 
     async def person_blocked(chat_id: int) -> None:
         async with services.db.transaction() as tx:
-            await people.set_active(tx, "telegram", chat_id, False)
+            await people.unreachable(tx, "telegram", chat_id)
 
     return OutboxSender(
         services.db,
@@ -75,6 +76,11 @@ def _sender(services: Services, transport: TelegramTransport) -> OutboxSender:
 async def _reannounce(context: ContextTypes.DEFAULT_TYPE) -> None:
     services: Services = context.application.bot_data[SERVICES_KEY]
     await services.desk.reannounce_unclaimed()
+
+
+async def _outreach(context: ContextTypes.DEFAULT_TYPE) -> None:
+    services: Services = context.application.bot_data[SERVICES_KEY]
+    await services.outreach.tick()
 
 
 class StartupError(Exception):
@@ -103,6 +109,9 @@ async def start_bot(app: Application, services: Services) -> None:
     if app.job_queue is not None:
         app.job_queue.run_repeating(
             _reannounce, interval=REANNOUNCE_EVERY, first=timedelta(seconds=30), name="reannounce"
+        )
+        app.job_queue.run_repeating(
+            _outreach, interval=OUTREACH_EVERY, first=timedelta(seconds=5), name="outreach"
         )
     await _start_receiving(app, services.settings)
 

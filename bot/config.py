@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     data_key: SecretStr | None = None  # Fernet key(s), comma-separated, newest first
     data_key_file: Path = Path("./data/antq.key")
     unclaimed_after_hours: float = Field(default=24.0, gt=0)
+    outreach_staff_at: str = "sun 19:00"  # relative to the Monday of the flag-raising session
+    outreach_staff_until: str = "mon 10:00"
+    outreach_parents_at: str = "mon 18:00"
+    outreach_parents_until: str = "tue 20:00"
+    quiet_hours: str = "21:00-06:30"
     urgent_unclaimed_after_hours: float = Field(default=1.0, gt=0)
 
     @field_validator("bot_token")
@@ -88,6 +93,22 @@ class Settings(BaseSettings):
             if not all(re.fullmatch(r"-?\d+", part) for part in parts):
                 raise PydanticCustomError("id_list", "not comma-separated ids")
             return frozenset(int(part) for part in parts)
+        return value
+
+    @field_validator(
+        "outreach_staff_at", "outreach_staff_until", "outreach_parents_at", "outreach_parents_until"
+    )
+    @classmethod
+    def _week_moment(cls, value: str) -> str:
+        if not re.fullmatch(r"(sun|mon|tue|wed|thu|fri|sat) ([01]\d|2[0-3]):[0-5]\d", value):
+            raise PydanticCustomError("week_moment", "not a weekday and time")
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _time_range(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", value):
+            raise PydanticCustomError("time_range", "not HH:MM-HH:MM")
         return value
 
     @model_validator(mode="after")

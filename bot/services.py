@@ -14,6 +14,7 @@ from bot.crypto import Cipher, KeySource, check_key, load_key
 from bot.dialogs import DialogEngine
 from bot.office import OfficeDesk
 from bot.outbox import Outbox, OutboxSender, OutgoingMessage
+from bot.outreach import REFERENCE, OutreachService
 from bot.people import PeopleService
 from bot.reports import ReportService
 from content import Content
@@ -38,6 +39,7 @@ class Services:
     outbox: Outbox
     desk: OfficeDesk
     reports: ReportService
+    outreach: OutreachService
     sender: OutboxSender | None = field(default=None)  # set by the channel that can deliver
 
     @classmethod
@@ -107,6 +109,7 @@ class Services:
             pseudonym=cipher.pseudonym,
             after_commit=notify,
         )
+        outreach = OutreachService(db, content.outreach, content.texts, clock, settings, notify)
         services = cls(
             settings,
             content,
@@ -119,11 +122,15 @@ class Services:
             outbox,
             desk,
             reports,
+            outreach,
         )
         holder.append(services)
         return services
 
     def decode_outgoing(self, payload: str) -> OutgoingMessage:
+        """An outbox payload: encrypted JSON, or a reference to shared content (weekly items)."""
+        if payload.startswith(f"ref:{REFERENCE}:"):
+            return self.outreach.render_reference(payload.removeprefix("ref:"))
         return OutgoingMessage.from_payload(self.cipher.decrypt(payload))
 
     async def close(self) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from content.outreach_schema import OutreachItem, load_outreach
 from content.schema import DialogSpec
 from content.texts import ContentError, Texts
 
@@ -63,6 +65,7 @@ class Content:
     dialogs: dict[str, DialogSpec]
     commands: list[Command]
     categories: dict[str, Category]
+    outreach: dict[date, OutreachItem]
 
     def commands_for(self, role: str) -> list[Command]:
         return [command for command in self.commands if role in command.roles]
@@ -112,4 +115,7 @@ def load(directory: Path = CONTENT_DIR, language: str = "vi") -> Content:
     categories = {category.code: category for category in category_list}
     if len(categories) != len(category_list):
         raise ContentError("categories.yaml: category codes must be unique")
-    return Content(texts=texts, dialogs=dialogs, commands=commands, categories=categories)
+    outreach = load_outreach(directory / "outreach")
+    return Content(
+        texts=texts, dialogs=dialogs, commands=commands, categories=categories, outreach=outreach
+    )

@@ -9,7 +9,7 @@ from bot.config import Settings
 from bot.office import BUTTON_PREFIX
 from bot.people import OFFICE_ROLE
 from bot.services import Services
-from handlers import commands, dialog, office, reports
+from handlers import commands, dialog, office, outreach, reports
 from handlers.errors import on_error
 
 PRIVATE_ROLES = ("unregistered", "teacher", "parent", "head")
@@ -25,6 +25,11 @@ def register(app: Application, settings: Settings) -> None:
                 office_chat & filters.REPLY & filters.UpdateType.MESSAGE, office.on_reply
             )
         )
+    app.add_handler(CallbackQueryHandler(outreach.on_button, pattern=r"^(w|o|op):"))
+    app.add_handler(CommandHandler("tuannay", outreach.this_week))
+    app.add_handler(CommandHandler("luutru", outreach.archive))
+    app.add_handler(CommandHandler("dangky", outreach.subscribe))
+    app.add_handler(CommandHandler("huydangky", outreach.unsubscribe))
     app.add_handler(CommandHandler("baocao", reports.report))
     app.add_handler(CommandHandler("togiac", reports.tip))
     app.add_handler(CommandHandler("tracuu", reports.lookup))

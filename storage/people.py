@@ -79,3 +79,21 @@ class PeopleRepository:
             "UPDATE people SET active = ? WHERE channel = ? AND chat_id = ?",
             [int(active), channel, chat_id],
         )
+
+    async def unreachable(self, tx: Transaction, channel: str, chat_id: int) -> None:
+        """The person blocked the bot: no more outreach until they come back with /dangky."""
+        await tx.execute(
+            "UPDATE people SET active = 0, subscribed = 0 WHERE channel = ? AND chat_id = ?",
+            [channel, chat_id],
+        )
+
+    async def set_subscribed(
+        self, tx: Transaction, channel: str, chat_id: int, subscribed: bool, now: datetime
+    ) -> bool:
+        """Subscribe or unsubscribe a registered person; False if they are not registered."""
+        changed = await tx.execute(
+            "UPDATE people SET subscribed = ?, active = 1, updated_at = ? "
+            "WHERE channel = ? AND chat_id = ?",
+            [int(subscribed), to_db(now), channel, chat_id],
+        )
+        return changed > 0
