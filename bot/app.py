@@ -13,6 +13,7 @@ import handlers
 from bot.config import Mode, Settings
 from bot.outbox import OutboxSender
 from bot.services import Services
+from handlers import announcements
 from handlers.aiohttp_request import AiohttpRequest
 from handlers.context import SERVICES_KEY
 from handlers.outbox_transport import TelegramTransport, make_outbox_bot
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 REANNOUNCE_EVERY = timedelta(minutes=5)
 OUTREACH_EVERY = timedelta(minutes=1)
+PROGRESS_EVERY = timedelta(seconds=10)  # the office group takes 20 messages a minute
 TRANSPORT_KEY = "outbox_transport"
 
 
@@ -112,6 +114,12 @@ async def start_bot(app: Application, services: Services) -> None:
         )
         app.job_queue.run_repeating(
             _outreach, interval=OUTREACH_EVERY, first=timedelta(seconds=5), name="outreach"
+        )
+        app.job_queue.run_repeating(
+            announcements.progress_job,
+            interval=PROGRESS_EVERY,
+            first=PROGRESS_EVERY,
+            name="announcement-progress",
         )
     await _start_receiving(app, services.settings)
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from bot.announcements import REFERENCE as ANNOUNCEMENT
+from bot.announcements import AnnouncementService
 from bot.clock import Clock
 from bot.config import Settings
 from bot.conversation import ChatRef, Conversations, Finish
@@ -40,6 +42,7 @@ class Services:
     desk: OfficeDesk
     reports: ReportService
     outreach: OutreachService
+    announcements: AnnouncementService
     sender: OutboxSender | None = field(default=None)  # set by the channel that can deliver
 
     @classmethod
@@ -110,6 +113,10 @@ class Services:
             after_commit=notify,
         )
         outreach = OutreachService(db, content.outreach, content.texts, clock, settings, notify)
+        announcements = AnnouncementService(
+            db, outbox_repo, content.texts, clock, settings.org_name, notify
+        )
+        await announcements.load()
         services = cls(
             settings,
             content,
@@ -123,6 +130,7 @@ class Services:
             desk,
             reports,
             outreach,
+            announcements,
         )
         holder.append(services)
         return services
@@ -131,6 +139,8 @@ class Services:
         """An outbox payload: encrypted JSON, or a reference to shared content (weekly items)."""
         if payload.startswith(f"ref:{REFERENCE}:"):
             return self.outreach.render_reference(payload.removeprefix("ref:"))
+        if payload.startswith(f"ref:{ANNOUNCEMENT}:"):
+            return self.announcements.render_reference(payload.removeprefix("ref:"))
         return OutgoingMessage.from_payload(self.cipher.decrypt(payload))
 
     async def close(self) -> None:

@@ -9,7 +9,7 @@ from bot.config import Settings
 from bot.office import BUTTON_PREFIX
 from bot.people import OFFICE_ROLE
 from bot.services import Services
-from handlers import commands, dialog, office, outreach, reports
+from handlers import announcements, commands, dialog, office, outreach, reports
 from handlers.errors import on_error
 
 PRIVATE_ROLES = ("unregistered", "teacher", "parent", "head")
@@ -20,6 +20,8 @@ def register(app: Application, settings: Settings) -> None:
     if settings.office_chat_id is not None:
         office_chat = filters.Chat(settings.office_chat_id)
         app.add_handler(CallbackQueryHandler(office.on_button, pattern=f"^{BUTTON_PREFIX}:"))
+        app.add_handler(CallbackQueryHandler(announcements.on_button, pattern=r"^a:"))
+        app.add_handler(CommandHandler("thongbao", announcements.start, filters=office_chat))
         app.add_handler(
             MessageHandler(
                 office_chat & filters.REPLY & filters.UpdateType.MESSAGE, office.on_reply

@@ -10,6 +10,7 @@ from telegram.ext import ContextTypes
 
 from bot.dialogs import Reply
 from bot.office import REPLY_ACTION, parse_office_button
+from handlers import announcements
 from handlers.context import is_office_chat, services_of
 from handlers.render import fit, keyboard, send
 
@@ -62,12 +63,16 @@ async def on_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     prompt = message.reply_to_message
     if prompt is None or prompt.from_user is None or prompt.from_user.id != context.bot.id:
         return
-    match = CODE_IN_PROMPT.search(prompt.text or "")
-    if match is None:
-        return
     texts = services.content.texts
+    is_announcement = services.announcements.is_prompt(prompt.text)
+    match = CODE_IN_PROMPT.search(prompt.text or "")
+    if match is None and not is_announcement:
+        return
     if not services.settings.is_office_admin(message.from_user.id if message.from_user else None):
         await send(context, message.chat_id, [Reply(texts.get("office.not_allowed"))])
+        return
+    if is_announcement:
+        await announcements.draft(message, context)
         return
     text = (message.text or "").strip()
     if not text:

@@ -348,8 +348,11 @@ class SimUser:
         width: int | None = None,
         height: int | None = None,
         chat_id: int | None = None,
+        reply_to: int | None = None,
     ) -> JSON:
         body: JSON = {"caption": caption, "width": width, "height": height}
+        if reply_to is not None:
+            body["reply_to_message_id"] = reply_to
         return await self._post("photo", _with_content(body, content), chat_id)
 
     async def send_document(
