@@ -23,17 +23,22 @@ SCRIPT = "\n".join(
 )
 
 
-def test_a_newcomer_onboards_and_switches_to_the_office_clerk(tmp_path):
+def play(script: str, folder) -> subprocess.CompletedProcess[str]:
+    """Run `antq sandbox` with the lines typed in, as a newcomer would."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANTQ_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "sandbox", "--database", str(tmp_path / "s.db"), "--reset"],
-        input=SCRIPT + "\n",
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "sandbox", "--database", str(folder / "s.db"), "--reset"],
+        input=script + "\n",
         capture_output=True,
         text=True,
         timeout=120,
         env=env,
-        cwd=tmp_path,
+        cwd=folder,
     )
+
+
+def test_a_newcomer_onboards_and_switches_to_the_office_clerk(tmp_path):
+    result = play(SCRIPT, tmp_path)
     out = result.stdout
     assert result.returncode == 0, result.stderr
     assert "Thông báo về dữ liệu cá nhân" in out
@@ -72,16 +77,7 @@ REPORT_SCRIPT = "\n".join(
 
 
 def test_a_report_goes_to_the_clerk_and_the_answer_comes_back(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTQ_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "sandbox", "--database", str(tmp_path / "s.db"), "--reset"],
-        input=REPORT_SCRIPT + "\n",
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        cwd=tmp_path,
-    )
+    result = play(REPORT_SCRIPT, tmp_path)
     out = result.stdout
     assert result.returncode == 0, result.stderr
     code = out.split("Mã tra cứu: ")[1][:9]
