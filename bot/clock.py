@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -53,3 +54,31 @@ def format_date(day: date) -> str:
 
 def days(n: int) -> timedelta:
     return timedelta(days=n)
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """Local hours in which nobody is sent anything on the bot's own initiative."""
+
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, spec: str) -> QuietHours:
+        first, second = spec.split("-")
+        return cls(time.fromisoformat(first), time.fromisoformat(second))
+
+    def contains(self, local: time) -> bool:
+        if self.start <= self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+    def end_after(self, moment: datetime, tz: ZoneInfo) -> datetime:
+        """The first instant at or after `moment` outside quiet hours."""
+        local = moment.astimezone(tz)
+        if not self.contains(local.time()):
+            return moment
+        end = datetime.combine(local.date(), self.end, tz)
+        if end <= local:
+            end += timedelta(days=1)
+        return end.astimezone(UTC)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.clock import Clock, format_date
+from bot.clock import Clock, QuietHours, format_date
 from bot.config import Settings
 from bot.conversation import ChatRef
 from bot.dialogs import Button, Reply
@@ -46,32 +45,6 @@ def week_moment(week: date, spec: str, tz: ZoneInfo) -> datetime:
     hour, minute = (int(part) for part in clock_time.split(":"))
     local = datetime.combine(week + timedelta(days=WEEKDAYS[day]), time(hour, minute), tz)
     return local.astimezone(UTC)
-
-
-@dataclass(frozen=True)
-class QuietHours:
-    start: time
-    end: time
-
-    @classmethod
-    def parse(cls, spec: str) -> QuietHours:
-        first, second = spec.split("-")
-        return cls(time.fromisoformat(first), time.fromisoformat(second))
-
-    def contains(self, local: time) -> bool:
-        if self.start <= self.end:
-            return self.start <= local < self.end
-        return local >= self.start or local < self.end
-
-    def end_after(self, moment: datetime, tz: ZoneInfo) -> datetime:
-        """The first instant at or after `moment` outside quiet hours."""
-        local = moment.astimezone(tz)
-        if not self.contains(local.time()):
-            return moment
-        end = datetime.combine(local.date(), self.end, tz)
-        if end <= local:
-            end += timedelta(days=1)
-        return end.astimezone(UTC)
 
 
 class OutreachService:
