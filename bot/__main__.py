@@ -1,4 +1,4 @@
-"""The one command line: `antq run`, `antq sandbox`, `antq units import FILE`."""
+"""The one command line: `antq run`, `antq sandbox`, `antq units ...`, `antq deadlines ...`."""
 
 from __future__ import annotations
 
@@ -6,13 +6,16 @@ import argparse
 import asyncio
 import logging
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 
 from bot.clock import Clock
 from bot.config import Settings
 from bot.startup import (
+    EXIT_CONFIG,
     configure_logging,
+    database_unusable,
     load_content_or_exit,
     load_settings_or_exit,
     open_database_or_exit,
@@ -71,6 +74,71 @@ def cmd_units_import(args: argparse.Namespace) -> int:
     return 0 if asyncio.run(run()) else 1
 
 
+def cmd_units_invites(args: argparse.Namespace) -> int:
+    from bot.clock import format_local
+    from bot.invitations import InvitationService
+    from bot.invitations_export import write_files
+
+    bundle = load_content_or_exit()
+    texts = bundle.texts
+    overrides = {"bot_username": args.bot_username} if args.bot_username else {}
+    settings = load_settings_or_exit(texts, need_token=False, **overrides)
+    if settings.bot_username is None:
+        print(texts.get("config.invalid"), file=sys.stderr)
+        print(f"  {texts.raw('invite.cli.no_username')}", file=sys.stderr)
+        return EXIT_CONFIG
+    username = settings.bot_username
+    clock = Clock(settings.tz)
+    out = Path(args.out or f"loi_moi_thu_truong_{clock.today().strftime('%Y%m%d')}.xlsx")
+
+    async def run() -> int:
+        db = await open_database_or_exit(bundle, settings.database_path)
+        try:
+            service = InvitationService(db, texts, clock, settings.org_name)
+            units, unknown = await service.all_units(args.unit)
+            if unknown:
+                print(texts.raw("invite.cli.unknown_units", codes=", ".join(unknown)))
+                return 1
+            if not units:
+                print(texts.raw("invite.cli.no_units"))
+                return 1
+            issued = await service.issue(units, "cli")
+        except sqlite3.Error as exc:  # e.g. locked for longer than the busy timeout
+            database_unusable(bundle, settings.database_path, exc)
+        finally:
+            await db.close()
+        xlsx, csv_path = write_files(issued, username, out, texts, settings.tz)
+        expires = format_local(issued[0].expires_at, settings.tz)
+        print(
+            texts.raw(
+                "invite.cli.done", count=len(issued), expires=expires, xlsx=xlsx, csv=csv_path
+            )
+        )
+        return 0
+
+    return asyncio.run(run())
+
+
+def cmd_deadlines_import(args: argparse.Namespace) -> int:
+    from bot.deadlines_import import format_outcome, import_deadlines
+
+    bundle = load_content_or_exit()
+    settings = load_settings_or_exit(bundle.texts, need_token=False)
+
+    async def run() -> bool:
+        services = await open_services_or_exit(settings, bundle, Clock(settings.tz))
+        try:
+            outcome = await import_deadlines(services.deadlines, Path(args.file), bundle.texts)
+        except sqlite3.Error as exc:
+            database_unusable(bundle, settings.database_path, exc)
+        finally:
+            await services.close()
+        print(format_outcome(outcome, bundle.texts))
+        return outcome.ok
+
+    return 0 if asyncio.run(run()) else 1
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from sandbox.terminal import remove_database, run_terminal
 
@@ -100,6 +168,21 @@ def build_parser() -> argparse.ArgumentParser:
     units_import = units_commands.add_parser("import", help="import units from a CSV or XLSX file")
     units_import.add_argument("file")
     units_import.set_defaults(func=cmd_units_import)
+    invites = units_commands.add_parser(
+        "invites", help="write one invitation link per unit for its head (XLSX and CSV)"
+    )
+    invites.add_argument("--out", help="the .xlsx file to write (a .csv is written beside it)")
+    invites.add_argument("--unit", action="append", help="only this unit code (repeat for several)")
+    invites.add_argument("--bot-username", help="the bot's username (default ANTQ_BOT_USERNAME)")
+    invites.set_defaults(func=cmd_units_invites)
+
+    deadlines = commands.add_parser("deadlines", help="manage the deadlines of the units")
+    deadlines_commands = deadlines.add_subparsers(dest="deadlines_command", required=True)
+    deadlines_import = deadlines_commands.add_parser(
+        "import", help="create or update deadlines from a YAML or CSV file"
+    )
+    deadlines_import.add_argument("file")
+    deadlines_import.set_defaults(func=cmd_deadlines_import)
     return parser
 
 

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 REANNOUNCE_EVERY = timedelta(minutes=5)
 OUTREACH_EVERY = timedelta(minutes=1)
+REMINDERS_EVERY = timedelta(minutes=1)
 PROGRESS_EVERY = timedelta(seconds=10)  # the office group takes 20 messages a minute
 TRANSPORT_KEY = "outbox_transport"
 
@@ -85,6 +86,11 @@ async def _outreach(context: ContextTypes.DEFAULT_TYPE) -> None:
     await services.outreach.tick()
 
 
+async def _reminders(context: ContextTypes.DEFAULT_TYPE) -> None:
+    services: Services = context.application.bot_data[SERVICES_KEY]
+    await services.reminders.tick()
+
+
 class StartupError(Exception):
     """The bot cannot reach or use the Bot API; `text_key` words it for the person installing."""
 
@@ -114,6 +120,9 @@ async def start_bot(app: Application, services: Services) -> None:
         )
         app.job_queue.run_repeating(
             _outreach, interval=OUTREACH_EVERY, first=timedelta(seconds=5), name="outreach"
+        )
+        app.job_queue.run_repeating(
+            _reminders, interval=REMINDERS_EVERY, first=timedelta(seconds=5), name="reminders"
         )
         app.job_queue.run_repeating(
             announcements.progress_job,

@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.reminder_plan import DEFAULT_PLAN, PlanError, parse_plan
 from content.texts import Texts
 
 TOKEN_PATTERN = re.compile(r"^\d+:[A-Za-z0-9_-]{5,}$")
@@ -51,6 +52,10 @@ class Settings(BaseSettings):
     outreach_parents_until: str = "tue 20:00"
     quiet_hours: str = "21:00-06:30"
     urgent_unclaimed_after_hours: float = Field(default=1.0, gt=0)
+    bot_username: str | None = None  # for invitation links when the bot is not running
+    deadline_reminders: str = DEFAULT_PLAN  # days before the due date and local times
+    deadline_overdue_at: str = "08:00"  # daily reminder of overdue units and the office digest
+    deadline_overdue_days: int = Field(default=30, ge=0, le=365)
 
     @field_validator("bot_token")
     @classmethod
@@ -109,6 +114,32 @@ class Settings(BaseSettings):
     def _time_range(cls, value: str) -> str:
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", value):
             raise PydanticCustomError("time_range", "not HH:MM-HH:MM")
+        return value
+
+    @field_validator("bot_username")
+    @classmethod
+    def _username(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        name = value.strip().removeprefix("@")
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,31}", name):
+            raise PydanticCustomError("bot_username", "not a bot username")
+        return name
+
+    @field_validator("deadline_reminders")
+    @classmethod
+    def _reminder_plan(cls, value: str) -> str:
+        try:
+            parse_plan(value)
+        except PlanError as exc:
+            raise PydanticCustomError("reminder_plan", "not a reminder plan") from exc
+        return value
+
+    @field_validator("deadline_overdue_at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise PydanticCustomError("clock_time", "not HH:MM")
         return value
 
     @model_validator(mode="after")

@@ -14,6 +14,7 @@ from storage.units import UnitRepository
 
 OFFICE_ROLE = "office"
 UNREGISTERED_ROLE = "unregistered"
+HEAD_ROLE = "head"
 
 
 class PeopleService:
@@ -40,18 +41,22 @@ class PeopleService:
     async def finish_onboarding(
         self, tx: Transaction, chat: ChatRef, answers: dict[str, Any], context: dict[str, str]
     ) -> Finish:
+        role, unit = answers["role"], answers.get("unit")
+        if role == HEAD_ROLE:  # only offered to a head already (invited): the unit stays
+            current = await self.people.get_in(tx, chat.channel, chat.chat_id)
+            if current is None or current.role != HEAD_ROLE:
+                return Finish([Reply(self.texts.get("onboarding.head_needs_invitation"))])
+            unit = current.unit_code
         await self.people.save(
             tx,
             channel=chat.channel,
             chat_id=chat.chat_id,
-            role=answers["role"],
-            unit_code=answers.get("unit"),
+            role=role,
+            unit_code=unit,
             subscribed=answers.get("subscribe") == "yes",
             now=self.clock.now(),
         )
-        profile = await self._profile_params(
-            answers["role"], answers.get("unit"), answers.get("subscribe") == "yes"
-        )
+        profile = await self._profile_params(role, unit, answers.get("subscribe") == "yes")
         return Finish(
             [
                 Reply(self.texts.get("welcome.done", **profile)),
@@ -76,8 +81,13 @@ class PeopleService:
             text = f"{text}\n\n{self.texts.get('help.office')}"
         return text
 
-    def onboarding_context(self) -> dict[str, str]:
-        return {"org_name": self.org_name}
+    async def onboarding_context(self, chat: ChatRef | None = None) -> dict[str, str]:
+        """The role "unit head" is offered only to someone who already is one (by invitation)."""
+        context = {"org_name": self.org_name}
+        person = await self.people.get(chat.channel, chat.chat_id) if chat else None
+        if person is not None and person.role == HEAD_ROLE:
+            context["is_head"] = "yes"
+        return context
 
     async def _profile_params(
         self, role: str, unit_code: str | None, subscribed: bool

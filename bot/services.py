@@ -13,11 +13,15 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.conversation import ChatRef, Conversations, Finish
 from bot.crypto import Cipher, KeySource, check_key, load_key
+from bot.deadline_desk import DeadlineDesk
+from bot.deadlines import DeadlineService
 from bot.dialogs import DialogEngine
+from bot.invitations import InvitationService
 from bot.office import OfficeDesk
 from bot.outbox import Outbox, OutboxSender, OutgoingMessage
 from bot.outreach import REFERENCE, OutreachService
 from bot.people import PeopleService
+from bot.reminders import ReminderService
 from bot.reports import ReportService
 from content import Content
 from storage.db import Database, Transaction
@@ -43,6 +47,10 @@ class Services:
     reports: ReportService
     outreach: OutreachService
     announcements: AnnouncementService
+    invitations: InvitationService
+    reminders: ReminderService
+    deadlines: DeadlineService
+    deadline_desk: DeadlineDesk
     sender: OutboxSender | None = field(default=None)  # set by the channel that can deliver
 
     @classmethod
@@ -78,11 +86,15 @@ class Services:
             notify=notify,
         )
         reports = ReportService(content, cipher, clock, desk, people_repo, units, settings.org_name)
+        invitations = InvitationService(db, content.texts, clock, settings.org_name)
+        reminders = ReminderService(db, outbox, cipher, content.texts, clock, settings, notify)
+        deadlines = DeadlineService(db, reminders, clock, settings.deadline_reminders, notify)
 
         async def delete_everything(
             tx: Transaction, chat: ChatRef, answers: dict[str, Any], context: dict[str, str]
         ) -> Finish:
             await reports.forget_sender(tx, chat)
+            await reminders.repo.forget_chat(tx, chat.channel, chat.chat_id)
             return await people.finish_deletion(tx, chat, answers, context)
 
         engine = DialogEngine(
@@ -106,6 +118,9 @@ class Services:
                 "lookup_passphrase": reports.finish_lookup_passphrase,
                 "followup_report": reports.finish_followup,
                 "followup_tip": reports.finish_followup,
+                "head_invitation": invitations.finish,
+                "deadline_done": reminders.finish_done,
+                "deadline_help": reminders.finish_help,
             },
             seal=cipher.encrypt,
             unseal=cipher.decrypt,
@@ -131,6 +146,10 @@ class Services:
             reports,
             outreach,
             announcements,
+            invitations,
+            reminders,
+            deadlines,
+            DeadlineDesk(deadlines, content.texts, clock, cipher),
         )
         holder.append(services)
         return services

@@ -9,7 +9,16 @@ from bot.config import Settings
 from bot.office import BUTTON_PREFIX
 from bot.people import OFFICE_ROLE
 from bot.services import Services
-from handlers import announcements, commands, dialog, office, outreach, reports
+from handlers import (
+    announcements,
+    commands,
+    deadlines,
+    dialog,
+    invitations,
+    office,
+    outreach,
+    reports,
+)
 from handlers.errors import on_error
 
 PRIVATE_ROLES = ("unregistered", "teacher", "parent", "head")
@@ -21,13 +30,20 @@ def register(app: Application, settings: Settings) -> None:
         office_chat = filters.Chat(settings.office_chat_id)
         app.add_handler(CallbackQueryHandler(office.on_button, pattern=f"^{BUTTON_PREFIX}:"))
         app.add_handler(CallbackQueryHandler(announcements.on_button, pattern=r"^a:"))
+        app.add_handler(CallbackQueryHandler(deadlines.on_office_button, pattern=r"^dl:"))
+        app.add_handler(CallbackQueryHandler(deadlines.on_question_button, pattern=r"^dq:"))
+        app.add_handler(CallbackQueryHandler(invitations.on_button, pattern=r"^iv:"))
         app.add_handler(CommandHandler("thongbao", announcements.start, filters=office_chat))
+        app.add_handler(CommandHandler("hanchot", deadlines.deadlines_command, filters=office_chat))
+        app.add_handler(CommandHandler("tiendo", deadlines.progress_command, filters=office_chat))
+        app.add_handler(CommandHandler("moi", invitations.invite_command, filters=office_chat))
         app.add_handler(
             MessageHandler(
                 office_chat & filters.REPLY & filters.UpdateType.MESSAGE, office.on_reply
             )
         )
     app.add_handler(CallbackQueryHandler(outreach.on_button, pattern=r"^(w|o|op):"))
+    app.add_handler(CallbackQueryHandler(deadlines.on_head_button, pattern=r"^dr:"))
     app.add_handler(CommandHandler("tuannay", outreach.this_week))
     app.add_handler(CommandHandler("luutru", outreach.archive))
     app.add_handler(CommandHandler("dangky", outreach.subscribe))
@@ -35,6 +51,11 @@ def register(app: Application, settings: Settings) -> None:
     app.add_handler(CommandHandler("baocao", reports.report))
     app.add_handler(CommandHandler("togiac", reports.tip))
     app.add_handler(CommandHandler("tracuu", reports.lookup))
+    app.add_handler(
+        CommandHandler(
+            "start", invitations.start_with_code, filters=filters.Regex(r"^/start\S*\s+\S")
+        )
+    )
     app.add_handler(CommandHandler("start", commands.start))
     app.add_handler(CommandHandler("capnhat", commands.update_profile))
     app.add_handler(CommandHandler("trogiup", commands.help_command))

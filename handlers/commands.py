@@ -35,6 +35,20 @@ async def private_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bo
     return False
 
 
+async def office_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """In the office group and one of its admins; anyone else there is told they may not."""
+    services = services_of(context)
+    message = update.effective_message
+    if message is None or not is_office_chat(update, services):
+        return False
+    user_id = update.effective_user.id if update.effective_user else None
+    if not services.settings.is_office_admin(user_id):
+        texts = services.content.texts
+        await send(context, message.chat_id, [Reply(texts.get("office.not_allowed"))])
+        return False
+    return True
+
+
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await private_only(update, context):
         return
@@ -51,7 +65,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             services.content.texts.get("welcome.new", org_name=services.settings.org_name)
         )
         answer = await services.conversations.begin(
-            chat, "onboarding", services.people.onboarding_context()
+            chat, "onboarding", await services.people.onboarding_context(chat)
         )
         await send(context, chat.chat_id, [intro, *answer.replies])
 
@@ -65,7 +79,7 @@ async def update_profile(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         if await in_dialog_reminder(update, context):
             return
         answer = await services.conversations.begin(
-            chat, "onboarding", services.people.onboarding_context()
+            chat, "onboarding", await services.people.onboarding_context(chat)
         )
         await send(context, chat.chat_id, answer.replies)
 

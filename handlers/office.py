@@ -10,7 +10,7 @@ from telegram.ext import ContextTypes
 
 from bot.dialogs import Reply
 from bot.office import REPLY_ACTION, parse_office_button
-from handlers import announcements
+from handlers import announcements, deadlines
 from handlers.context import is_office_chat, services_of
 from handlers.render import fit, keyboard, send
 
@@ -64,6 +64,12 @@ async def on_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if prompt is None or prompt.from_user is None or prompt.from_user.id != context.bot.id:
         return
     texts = services.content.texts
+    if services.deadline_desk.is_prompt(prompt.text):  # a deadline's field, an answer
+        if services.settings.is_office_admin(message.from_user.id if message.from_user else None):
+            await deadlines.on_office_reply(message, context)
+        else:
+            await send(context, message.chat_id, [Reply(texts.get("office.not_allowed"))])
+        return
     is_announcement = services.announcements.is_prompt(prompt.text)
     match = CODE_IN_PROMPT.search(prompt.text or "")
     if match is None and not is_announcement:

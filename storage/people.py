@@ -42,6 +42,12 @@ class PeopleRepository:
         )
         return _person(row) if row else None
 
+    async def get_in(self, tx: Transaction, channel: str, chat_id: int) -> Person | None:
+        row = await tx.fetch_one(
+            f"SELECT {_COLUMNS} FROM people WHERE channel = ? AND chat_id = ?", [channel, chat_id]
+        )
+        return _person(row) if row else None
+
     async def save(
         self,
         tx: Transaction,
