@@ -34,6 +34,7 @@ DUPLICATE_WINDOW = timedelta(minutes=10)
 LOOKUP_FAILURES = 5
 LOOKUP_WINDOW = timedelta(minutes=15)
 GLOBAL_LOOKUP_FAILURES = 200
+RECEIPT_RECOVERY = timedelta(minutes=10)
 
 
 class ReportService:
@@ -183,6 +184,15 @@ class ReportService:
             if now - at > DUPLICATE_WINDOW:
                 del self._recent[key]
         return fingerprint in self._recent
+
+    async def lost_receipt(self, chat: ChatRef) -> Reply | None:
+        """After a crash between storing a report and answering: the receipt, shown again.
+
+        Only for reports under a name; an anonymous tip cannot be found from the chat.
+        """
+        since = self.clock.now() - RECEIPT_RECOVERY
+        code = await self.reports.latest_code_by_sender(chat.channel, chat.chat_id, since)
+        return Reply(self.texts.get("report.received", code=code)) if code else None
 
     async def has_reports_from(self, chat: ChatRef) -> bool:
         since = datetime(2000, 1, 1, tzinfo=UTC)

@@ -46,6 +46,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         answer = await services.conversations.handle(chat, incoming)
         if answer is None:
             await query.answer(texts.get("chat.stale_button"))
+            receipt = await services.reports.lost_receipt(chat)
+            if receipt is not None:
+                await send(context, chat.chat_id, [receipt])
             return
         message = query.message if query.message and query.message.is_accessible else None
         if answer.advanced and message is not None:

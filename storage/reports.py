@@ -183,6 +183,16 @@ class ReportRepository:
         )
         return int(row[0]) if row else 0
 
+    async def latest_code_by_sender(
+        self, channel: str, chat_id: int, since: datetime
+    ) -> str | None:
+        row = await self.db.fetch_one(
+            "SELECT code FROM reports WHERE channel = ? AND chat_id = ? AND created_at >= ? "
+            "ORDER BY id DESC LIMIT 1",
+            [channel, chat_id, to_db(since)],
+        )
+        return str(row[0]) if row else None
+
     async def recent_by_sender(self, channel: str, chat_id: int, since: datetime) -> int:
         row = await self.db.fetch_one(
             "SELECT COUNT(*) FROM reports WHERE channel = ? AND chat_id = ? AND created_at >= ?",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import re
@@ -371,3 +372,20 @@ async def test_a_video_in_a_report_reaches_the_office_as_a_video(harness: Harnes
     code = CODE.search((await user.next_reply()).text).group(1)
     video = await office_message(office, f"Tệp 1/1 của {code}")
     assert video.kind == "video"
+
+
+async def test_a_lost_receipt_is_shown_again_when_send_is_pressed_again(
+    harness: Harness, office: SimUser
+):
+    user = await harness.user("Lan")
+    code = await submit_report(user)
+    sent = [m for m in await user.transcript() if m["from_bot"]][-1]
+    await user.press_data(sent["message_id"], "d:99:y")  # "Gửi" again, the dialog is closed
+    again = await user.next_reply()
+    assert code in again.text and "Đã tiếp nhận" in again.text
+    harness.clock.advance(timedelta(minutes=11))
+    await user.press_data(sent["message_id"], "d:99:y")
+    await asyncio.sleep(0.3)  # nothing more may come: check the chat stayed quiet
+    assert [m for m in await user.transcript() if m["from_bot"]][-1][
+        "message_id"
+    ] == again.message_id
