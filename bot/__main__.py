@@ -1,4 +1,4 @@
-"""The one command line: `antq run`, `antq sandbox`, `antq units ...`, `antq deadlines ...`."""
+"""The one command line: `antq run`, `sandbox`, `units ...`, `deadlines ...`, `backup FILE`."""
 
 from __future__ import annotations
 
@@ -139,6 +139,29 @@ def cmd_deadlines_import(args: argparse.Namespace) -> int:
     return 0 if asyncio.run(run()) else 1
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from storage.backup import BackupError, backup_in_thread
+
+    bundle = load_content_or_exit()
+    settings = load_settings_or_exit(bundle.texts, need_token=False)
+    try:
+        result = asyncio.run(backup_in_thread(settings.database_path, Path(args.file)))
+    except (BackupError, OSError) as exc:
+        print(bundle.texts.raw("cli.backup_failed", detail=str(exc)), file=sys.stderr)
+        return EXIT_CONFIG
+    size = f"{result.size / 1_000_000:.1f}".replace(".", ",")
+    print(
+        bundle.texts.raw(
+            "cli.backup_done",
+            path=result.path,
+            size=size,
+            reports=result.reports,
+            key_file=settings.data_key_file,
+        )
+    )
+    return 0
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from sandbox.terminal import remove_database, run_terminal
 
@@ -183,6 +206,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     deadlines_import.add_argument("file")
     deadlines_import.set_defaults(func=cmd_deadlines_import)
+
+    backup = commands.add_parser(
+        "backup", help="copy the database to FILE while the bot runs (SQLite online backup)"
+    )
+    backup.add_argument("file")
+    backup.set_defaults(func=cmd_backup)
     return parser
 
 
