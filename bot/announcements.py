@@ -11,6 +11,7 @@ from bot.dialogs import Button, Reply
 from bot.outbox import PRIORITY_REMINDER, OutgoingMessage
 from content.texts import Texts
 from storage.announcements import Announcement, AnnouncementRepository
+from storage.audit import AuditLog
 from storage.db import Database
 from storage.outbox import OutboxRepository
 
@@ -62,6 +63,7 @@ class AnnouncementService:
     ) -> None:
         self.db = db
         self.repo = AnnouncementRepository(db)
+        self.audit = AuditLog(db)
         self.outbox = outbox
         self.texts = texts
         self.clock = clock
@@ -105,13 +107,16 @@ class AnnouncementService:
         rows.append([Button(self.texts.raw("announce.cancel"), button(announcement_id, "x"))])
         return Reply(self.texts.get("announce.choose_audience", id=announcement_id), rows)
 
-    async def press(self, announcement_id: int, action: str, arg: str) -> Outcome:
+    async def press(
+        self, announcement_id: int, action: str, arg: str, clerk_id: int | None = None
+    ) -> Outcome:
         """A button of an announcement pressed by an office member (checked by the caller)."""
+        actor = f"office:{clerk_id}" if clerk_id is not None else "office"
         announcement = await self.repo.get(announcement_id)
         if announcement is None:
             return Outcome(self.texts.get("announce.unknown"))
         if action == "stop":
-            return await self._stop(announcement)
+            return await self._stop(announcement, actor)
         if announcement.state != "draft":
             return Outcome(self.texts.get("announce.not_draft"))
         if action == "r" and arg in AUDIENCES:
@@ -130,7 +135,7 @@ class AnnouncementService:
             await self.repo.set_audience(announcement_id, announcement.audience, area)
             return Outcome(redraw=await self._preview(announcement_id))
         if action == "ok" and announcement.audience:
-            return await self._send(announcement)
+            return await self._send(announcement, actor)
         if action == "x":
             async with self.db.transaction() as tx:
                 await self.repo.finish(tx, announcement_id, "cancelled", self.clock.now())
@@ -186,7 +191,7 @@ class AnnouncementService:
 
     # ------------------------------------------------------------------------------ sending
 
-    async def _send(self, announcement: Announcement) -> Outcome:
+    async def _send(self, announcement: Announcement, actor: str) -> Outcome:
         assert announcement.audience is not None
         self._messages[announcement.id] = self._message(announcement)
         async with self.db.transaction() as tx:
@@ -198,6 +203,14 @@ class AnnouncementService:
                 kind=KIND,
                 priority=PRIORITY_REMINDER,
                 now=self.clock.now(),
+            )
+            await self.audit.record(
+                tx,
+                at=self.clock.now(),
+                actor=actor,
+                action="announcement_sent",
+                subject=f"announcement:{announcement.id}",
+                details=f"{announcement.audience}, {announcement.area or ALL_AREAS}",
             )
         self.notify()
         done = Reply(self.texts.get("announce.confirmed", id=announcement.id, count=count))
@@ -242,12 +255,19 @@ class AnnouncementService:
         )
         return Reply(self.texts.get(key, **figures))
 
-    async def _stop(self, announcement: Announcement) -> Outcome:
+    async def _stop(self, announcement: Announcement, actor: str) -> Outcome:
         if announcement.state != "sending":
             return Outcome(self.texts.get("announce.not_sending"))
         async with self.db.transaction() as tx:
             await self.outbox.cancel(tx, ref=f"{REFERENCE}:{announcement.id}")
             await self.repo.finish(tx, announcement.id, "cancelled", self.clock.now())
+            await self.audit.record(
+                tx,
+                at=self.clock.now(),
+                actor=actor,
+                action="announcement_stopped",
+                subject=f"announcement:{announcement.id}",
+            )
         return Outcome(
             self.texts.get("announce.stopped"), redraw=await self.progress_view(announcement.id)
         )

@@ -200,9 +200,9 @@ class DeadlineDesk:
             page = int(arg) if arg.isdigit() else 0
             return DeskOutcome(redraw=await self._values(deadline, action, page))
         if action in ("ua", "uks", "uzs"):
-            return await self._choose_scope(deadline, action, arg)
+            return await self._choose_scope(deadline, action, arg, clerk_id)
         if action == "ok":
-            problem = await self.service.open(deadline.id)
+            problem = await self.service.open(deadline.id, f"office:{clerk_id}")
             if problem is not None:
                 return DeskOutcome(t.get(problem), alert=True)
             opened = await self.repo.get(deadline.id)
@@ -212,7 +212,7 @@ class DeadlineDesk:
                 t.get("deadline.desk.opened_notice"), redraw=await self.card(opened, lead)
             )
         if action == "x" and deadline.state == "draft":
-            await self.service.cancel(deadline.id)
+            await self.service.cancel(deadline.id, f"office:{clerk_id}")
             return DeskOutcome(redraw=Reply(t.get("deadline.desk.discarded", id=deadline.id)))
         if action == "x":
             confirm = [
@@ -222,10 +222,10 @@ class DeadlineDesk:
             text = t.get("deadline.desk.confirm_cancel", id=deadline.id, title=deadline.title)
             return DeskOutcome(redraw=Reply(text, confirm))
         if action == "xx":
-            await self.service.cancel(deadline.id)
+            await self.service.cancel(deadline.id, f"office:{clerk_id}")
             return await self._redrawn(deadline.id, "deadline.desk.cancelled")
         if action == "c":
-            await self.service.close(deadline.id)
+            await self.service.close(deadline.id, f"office:{clerk_id}")
             return await self._redrawn(deadline.id, "deadline.desk.closed")
         return DeskOutcome(t.get("deadline.desk.unknown"))
 
@@ -273,7 +273,9 @@ class DeadlineDesk:
         rows.append([Button(t.raw("dialog.back"), button(deadline.id, "u"))])
         return Reply(t.get(f"deadline.desk.choose_{column}", id=deadline.id), rows)
 
-    async def _choose_scope(self, deadline: Deadline, action: str, arg: str) -> DeskOutcome:
+    async def _choose_scope(
+        self, deadline: Deadline, action: str, arg: str, clerk_id: int
+    ) -> DeskOutcome:
         if action == "ua":
             scope = Scope("all")
         else:
@@ -281,7 +283,7 @@ class DeadlineDesk:
             if not arg.isdigit() or int(arg) >= len(values):
                 return DeskOutcome(self.texts.get("deadline.desk.unknown"))
             scope = Scope("kind" if action == "uks" else "area", values[int(arg)])
-        updated = await self.service.update(deadline.id, scope=scope)
+        updated = await self.service.update(deadline.id, scope=scope, actor=f"office:{clerk_id}")
         if updated is None:
             return DeskOutcome(self.texts.get("deadline.desk.ended"))
         outcome = await self._after_change(updated, "units")
@@ -331,7 +333,9 @@ class DeadlineDesk:
     async def remember_prompt(self, prompt: Prompt, message_id: int) -> None:
         await self.repo.await_reply(prompt.deadline_id, prompt.field, message_id)
 
-    async def reply(self, message_id: int, text: str) -> DeskOutcome | None:
+    async def reply(
+        self, message_id: int, text: str, clerk_id: int | None = None
+    ) -> DeskOutcome | None:
         """A clerk's reply to a prompt of ours; None when the replied message is not one."""
         deadline = await self.repo.by_prompt(message_id)
         if deadline is None or deadline.awaiting is None:
@@ -345,7 +349,8 @@ class DeadlineDesk:
         except PlanError as exc:
             problem = Reply(t.get(exc.key, **exc.params))
             return DeskOutcome(post=[problem], prompt=self.prompt(deadline.id, name, deadline))
-        updated = await self.service.update(deadline.id, **changes)  # type: ignore[arg-type]
+        actor = f"office:{clerk_id}" if clerk_id is not None else "office"
+        updated = await self.service.update(deadline.id, **changes, actor=actor)  # type: ignore[arg-type]
         if updated is None:
             return DeskOutcome(post=[Reply(t.get("deadline.desk.ended"))])
         await self.repo.await_reply(deadline.id, None, None)
@@ -412,8 +417,10 @@ class DeadlineDesk:
                 messages[-1] = f"{messages[-1]}\n\n{block}"
         return messages
 
-    async def board_file(self) -> tuple[bytes, str] | None:
-        """The same as an Excel file: (content, file name); None without open deadlines."""
+    async def board_file(self, clerk_id: int | None = None) -> tuple[bytes, str] | None:
+        """The same as an Excel file: (content, file name); None without open deadlines.
+
+        Handing the file out is an export, and recorded in the audit log."""
         deadlines = await self.repo.in_states("open")
         if not deadlines:
             return None
@@ -432,6 +439,15 @@ class DeadlineDesk:
             progress_workbook, sheets, self.texts, self.tz, now, self.cipher.decrypt_optional
         )
         name = f"tien_do_han_chot_{now.astimezone(self.tz).strftime('%Y%m%d_%H%M')}.xlsx"
+        async with self.service.db.transaction() as tx:
+            await self.service.audit.record(
+                tx,
+                at=now,
+                actor=f"office:{clerk_id}" if clerk_id is not None else "office",
+                action="export",
+                subject=name,
+                details=str(len(sheets)),
+            )
         return content, name
 
     def now_text(self) -> str:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock, format_local
 from bot.reminder_plan import PlanError, format_plan, parse_plan
 from bot.reminders import ReminderService
+from storage.audit import AuditLog
 from storage.db import Database, Transaction
 from storage.deadlines import Deadline, DeadlineRepository
 
@@ -123,6 +124,7 @@ class DeadlineService:
         notify: Callable[[], None],
     ) -> None:
         self.db = db
+        self.audit = AuditLog(db)
         self.repo: DeadlineRepository = reminders.repo
         self.reminders = reminders
         self.clock = clock
@@ -134,10 +136,31 @@ class DeadlineService:
         return {"value": format_local(item.due_at, self.tz)}
 
     async def create_draft(self, created_by: str) -> int:
+        now = self.clock.now()
         async with self.db.transaction() as tx:
-            return await self.repo.create(
-                tx, created_by=created_by, reminders=self.default_plan, now=self.clock.now()
+            deadline_id = await self.repo.create(
+                tx, created_by=created_by, reminders=self.default_plan, now=now
             )
+            await self._audit(tx, now, created_by, "deadline_created", deadline_id)
+        return deadline_id
+
+    async def _audit(
+        self,
+        tx: Transaction,
+        now: datetime,
+        actor: str,
+        action: str,
+        deadline_id: int,
+        details: str | None = None,
+    ) -> None:
+        await self.audit.record(
+            tx,
+            at=now,
+            actor=actor,
+            action=action,
+            subject=f"deadline:{deadline_id}",
+            details=details,
+        )
 
     async def resolve(self, tx: Transaction, scope: Scope) -> list[str]:
         if scope.kind == "list":
@@ -166,6 +189,7 @@ class DeadlineService:
         due_at: datetime | None = None,
         reminders: str | None = None,
         scope: Scope | None = None,
+        actor: str = "office",
     ) -> Deadline | None:
         """Change what is given; for an open deadline, what is still to be sent follows."""
         now = self.clock.now()
@@ -182,6 +206,7 @@ class DeadlineService:
                 due_at=due_at,
                 reminders=reminders,
                 scope=scope,
+                actor=actor,
             )
             updated = await self.repo.get_in(tx, deadline_id)
         assert updated is not None
@@ -200,8 +225,9 @@ class DeadlineService:
         reminders: str | None = None,
         scope: Scope | None = None,
         key: str | None = None,
+        actor: str = "office",
     ) -> bool:
-        """Write the changes in tx; returns whether anything changed."""
+        """Write the changes in tx (and their audit entry); returns whether anything changed."""
         changes: dict[str, object] = {}
         if key is not None and key != deadline.key:
             changes["key"] = key
@@ -227,6 +253,10 @@ class DeadlineService:
             return False
         is_open = deadline.state == "open"
         await self.repo.update(tx, deadline.id, now, bump=is_open, **changes)
+        names = [name for name in changes if name not in ("scope", "scope_value")]
+        if units_changed or "scope" in changes:
+            names.append("units")
+        await self._audit(tx, now, actor, "deadline_changed", deadline.id, ", ".join(names))
         if is_open:
             changed = await self.repo.get_in(tx, deadline.id)
             assert changed is not None
@@ -238,7 +268,7 @@ class DeadlineService:
             await self.reminders.plan(deadline)
             self.notify()
 
-    async def open(self, deadline_id: int) -> str | None:
+    async def open(self, deadline_id: int, actor: str = "office") -> str | None:
         """A complete draft starts being followed; the text key of what is missing otherwise."""
         now = self.clock.now()
         async with self.db.transaction() as tx:
@@ -249,6 +279,7 @@ class DeadlineService:
             if problem is not None:
                 return problem
             await self.repo.update(tx, deadline_id, now, bump=False, state="open")
+            await self._audit(tx, now, actor, "deadline_opened", deadline_id)
             opened = await self.repo.get_in(tx, deadline_id)
         assert opened is not None
         await self._replanned(opened)
@@ -265,7 +296,7 @@ class DeadlineService:
             return "deadline.error.units_missing"
         return None
 
-    async def cancel(self, deadline_id: int) -> bool:
+    async def cancel(self, deadline_id: int, actor: str = "office") -> bool:
         """Cancel a draft or an open deadline; False if it had already ended."""
         now = self.clock.now()
         async with self.db.transaction() as tx:
@@ -273,12 +304,13 @@ class DeadlineService:
             if deadline is None or deadline.state not in ("draft", "open"):
                 return False
             await self.repo.update(tx, deadline_id, now, bump=True, state="cancelled")
+            await self._audit(tx, now, actor, "deadline_cancelled", deadline_id)
             if deadline.state == "open":
                 await self.reminders.cancelled(tx, deadline, now)
         self.notify()
         return True
 
-    async def close(self, deadline_id: int) -> bool:
+    async def close(self, deadline_id: int, actor: str = "office") -> bool:
         """Stop following an open deadline (no more reminders); its results stay."""
         now = self.clock.now()
         async with self.db.transaction() as tx:
@@ -286,6 +318,7 @@ class DeadlineService:
             if deadline is None or deadline.state != "open":
                 return False
             await self.repo.update(tx, deadline_id, now, bump=True, state="closed")
+            await self._audit(tx, now, actor, "deadline_closed", deadline_id)
             await self.reminders.closed(tx, deadline)
         return True
 
@@ -323,6 +356,7 @@ class DeadlineService:
                             scope_value=item.scope.value,
                         )
                         await self.repo.set_units(tx, deadline_id, codes)
+                        await self._audit(tx, now, created_by, "deadline_created", deadline_id)
                         touched.append(deadline_id)
                         result.added += 1
                         continue
@@ -343,6 +377,7 @@ class DeadlineService:
                         due_at=item.due_at,
                         reminders=item.reminders,
                         scope=item.scope,
+                        actor=created_by,
                     )
                     if changed:
                         touched.append(existing.id)

@@ -13,6 +13,7 @@ from bot.clock import Clock, format_local
 from bot.conversation import ChatRef, Finish
 from bot.dialogs import Button, Reply
 from content.texts import Texts
+from storage.audit import AuditLog
 from storage.db import Database, Transaction
 from storage.invitations import Invitation, InvitationRepository
 from storage.people import PeopleRepository
@@ -72,6 +73,7 @@ class InvitationService:
     ) -> None:
         self.db = db
         self.repo = InvitationRepository(db)
+        self.audit = AuditLog(db)
         self.units = UnitRepository(db)
         self.people = PeopleRepository(db)
         self.texts = texts
@@ -97,6 +99,14 @@ class InvitationService:
             for code, unit in zip(codes, units, strict=True):
                 invitation = await self.repo.by_hash(tx, hash_code(code))
                 assert invitation is not None
+                await self.audit.record(
+                    tx,
+                    at=now,
+                    actor=created_by,
+                    action="invitation_created",
+                    subject=unit.code,
+                    details=f"invitation:{invitation.id}",
+                )
                 issued.append(Issued(unit, code, invitation.id, expires))
         return issued
 
@@ -123,7 +133,7 @@ class InvitationService:
             return Reply(self.texts.get("invite.usage"))
         word, _, rest = text.partition(" ")
         if word.lower() in ("thuhoi", "thu_hoi", "thu-hoi") and rest:
-            return await self.revoke_unit(rest.strip())
+            return await self.revoke_unit(rest.strip(), clerk_id)
         unit = await self.units.get(text) or await self.units.get(text.upper())
         if unit is not None:
             return await self.issue_one(unit.code, clerk_id, bot_username)
@@ -152,12 +162,22 @@ class InvitationService:
         )
         return Reply(text, [[revoke]])
 
-    async def revoke(self, invitation_id: int) -> str:
+    async def revoke(self, invitation_id: int, clerk_id: int | None = None) -> str:
         invitation = await self.repo.get(invitation_id)
         if invitation is None:
             return self.texts.get("invite.unknown")
+        now = self.clock.now()
         async with self.db.transaction() as tx:
-            revoked = await self.repo.revoke(tx, invitation_id, self.clock.now())
+            revoked = await self.repo.revoke(tx, invitation_id, now)
+            if revoked:
+                await self.audit.record(
+                    tx,
+                    at=now,
+                    actor=_actor(clerk_id),
+                    action="invitation_revoked",
+                    subject=invitation.unit_code,
+                    details=f"invitation:{invitation_id}",
+                )
         unit = await self.units.get(invitation.unit_code)
         name = unit.name if unit else invitation.unit_code
         if revoked:
@@ -166,12 +186,22 @@ class InvitationService:
             return self.texts.get("invite.revoke_used", unit=name)
         return self.texts.get("invite.revoke_already", unit=name)
 
-    async def revoke_unit(self, code: str) -> Reply:
+    async def revoke_unit(self, code: str, clerk_id: int | None = None) -> Reply:
         unit = await self.units.get(code) or await self.units.get(code.upper())
         if unit is None:
             return Reply(self.texts.get("invite.no_unit", query=code))
+        now = self.clock.now()
         async with self.db.transaction() as tx:
-            count = await self.repo.revoke_unit(tx, unit.code, self.clock.now())
+            count = await self.repo.revoke_unit(tx, unit.code, now)
+            if count:
+                await self.audit.record(
+                    tx,
+                    at=now,
+                    actor=_actor(clerk_id),
+                    action="invitation_revoked",
+                    subject=unit.code,
+                    details=str(count),
+                )
         return Reply(self.texts.get("invite.revoked_unit", unit=unit.name, count=count))
 
     # ------------------------------------------------------------------------ redemption
@@ -248,3 +278,7 @@ class InvitationService:
                 Reply(self.texts.get("help.head")),
             ]
         )
+
+
+def _actor(clerk_id: int | None) -> str:
+    return f"office:{clerk_id}" if clerk_id is not None else "office"

@@ -13,6 +13,7 @@ from bot.crypto import Cipher
 from bot.dialogs import Button, Reply
 from bot.outbox import PRIORITY_INTERACTIVE, Outbox, OutgoingMessage
 from content import Content
+from storage.audit import AuditLog
 from storage.db import Database, Transaction
 from storage.reports import ReportFile, ReportRepository, ReportRow
 
@@ -70,6 +71,7 @@ class OfficeDesk:
         self.cipher = cipher
         self.outbox = outbox
         self.reports = ReportRepository(db)
+        self.audit = AuditLog(db)
         self.clock = clock
         self.office_chat_id = office_chat_id
         self.reannounce_after = reannounce_after
@@ -239,6 +241,14 @@ class OfficeDesk:
                 from_status=report.status,
                 to_status=action,
             )
+            await self.audit.record(
+                tx,
+                at=now,
+                actor=f"office:{clerk_id}",
+                action="report_status",
+                subject=report.code,
+                details=f"{report.status}>{action}",
+            )
             status = self.texts.raw(f"status.{action}")
             await self.tell_reporter(
                 tx,
@@ -270,6 +280,9 @@ class OfficeDesk:
                 note=self.cipher.encrypt(text),
             )
             await self.reports.touch_first_action(tx, report.id, now)
+            await self.audit.record(
+                tx, at=now, actor=f"office:{clerk_id}", action="report_reply", subject=report.code
+            )
             pushed = await self.tell_reporter(
                 tx, report, self.texts.get("reporter.reply", code=report.code, text=text)
             )

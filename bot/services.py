@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.announcements import REFERENCE as ANNOUNCEMENT
 from bot.announcements import AnnouncementService
+from bot.audit import AuditView
 from bot.clock import Clock
 from bot.config import Settings
 from bot.conversation import ChatRef, Conversations, Finish
@@ -24,6 +25,7 @@ from bot.people import PeopleService
 from bot.reminders import ReminderService
 from bot.reports import ReportService
 from content import Content
+from storage.audit import AuditLog
 from storage.db import Database, Transaction
 from storage.outbox import OutboxRepository
 from storage.people import PeopleRepository
@@ -51,6 +53,7 @@ class Services:
     reminders: ReminderService
     deadlines: DeadlineService
     deadline_desk: DeadlineDesk
+    audit: AuditView
     sender: OutboxSender | None = field(default=None)  # set by the channel that can deliver
 
     @classmethod
@@ -90,11 +93,15 @@ class Services:
         reminders = ReminderService(db, outbox, cipher, content.texts, clock, settings, notify)
         deadlines = DeadlineService(db, reminders, clock, settings.deadline_reminders, notify)
 
+        audit_log = AuditLog(db)
+
         async def delete_everything(
             tx: Transaction, chat: ChatRef, answers: dict[str, Any], context: dict[str, str]
         ) -> Finish:
             await reports.forget_sender(tx, chat)
             await reminders.repo.forget_chat(tx, chat.channel, chat.chat_id)
+            # that a deletion happened, never whose: the log must not undo the deletion
+            await audit_log.record(tx, at=clock.now(), actor="person", action="data_deleted")
             return await people.finish_deletion(tx, chat, answers, context)
 
         engine = DialogEngine(
@@ -150,6 +157,7 @@ class Services:
             reminders,
             deadlines,
             DeadlineDesk(deadlines, content.texts, clock, cipher),
+            AuditView(db, content.texts, clock),
         )
         holder.append(services)
         return services

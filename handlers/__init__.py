@@ -11,6 +11,7 @@ from bot.people import OFFICE_ROLE
 from bot.services import Services
 from handlers import (
     announcements,
+    audit,
     commands,
     deadlines,
     dialog,
@@ -37,6 +38,7 @@ def register(app: Application, settings: Settings) -> None:
         app.add_handler(CommandHandler("hanchot", deadlines.deadlines_command, filters=office_chat))
         app.add_handler(CommandHandler("tiendo", deadlines.progress_command, filters=office_chat))
         app.add_handler(CommandHandler("moi", invitations.invite_command, filters=office_chat))
+        app.add_handler(CommandHandler("nhatky", audit.audit_command, filters=office_chat))
         app.add_handler(
             MessageHandler(
                 office_chat & filters.REPLY & filters.UpdateType.MESSAGE, office.on_reply

@@ -56,7 +56,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not services.settings.is_office_admin(query.from_user.id):
         await query.answer(texts.get("office.not_allowed"), show_alert=True)
         return
-    outcome = await services.announcements.press(*parsed)
+    outcome = await services.announcements.press(*parsed, query.from_user.id)
     await query.answer(outcome.notice)
     if outcome.redraw is not None and query.message is not None:
         await query.message.edit_text(

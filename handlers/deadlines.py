@@ -35,7 +35,7 @@ async def progress_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     desk = services.deadline_desk
     texts = [Reply(text) for text in await desk.board()]
     await send(context, chat_id, texts)
-    workbook = await desk.board_file()
+    workbook = await desk.board_file(update.effective_user.id if update.effective_user else None)
     if workbook is not None:
         content, name = workbook
         caption = services.content.texts.get("deadline.board.file_caption", now=desk.now_text())
@@ -101,7 +101,8 @@ async def on_office_reply(message: Message, context: ContextTypes.DEFAULT_TYPE) 
     text = message.text or message.caption or ""
     desk = services.deadline_desk
     async with desk.prompts:
-        outcome = await desk.reply(prompt.message_id, text)
+        clerk_id = message.from_user.id if message.from_user else None
+        outcome = await desk.reply(prompt.message_id, text, clerk_id)
         question_id = await services.reminders.repo.question_by_prompt(prompt.message_id)
     if outcome is not None:
         await _show(context, message.chat_id, outcome, message.message_id)

@@ -48,7 +48,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not value.isdigit():
         await query.answer(texts.get("invite.unknown"))
         return
-    notice = await invitations.revoke(int(value))
+    notice = await invitations.revoke(int(value), query.from_user.id)
     await query.answer(notice, show_alert=True)
     await query.message.edit_text(
         fit(f"{query.message.text_html}\n\n{notice}"), parse_mode=ParseMode.HTML

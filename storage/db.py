@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -171,5 +172,19 @@ class Transaction:
 
 
 def _split_statements(script: str) -> list[str]:
-    lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
-    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
+    """Whole statements, as SQLite sees them (a trigger's body keeps its inner semicolons)."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines():
+        if line.strip().startswith("--"):
+            continue
+        for piece in re.split(r"(?<=;)", line):
+            buffer += piece
+            if sqlite3.complete_statement(buffer):
+                if buffer.strip().rstrip(";").strip():
+                    statements.append(buffer.strip())
+                buffer = ""
+        buffer += "\n"
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements
