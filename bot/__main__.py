@@ -162,6 +162,49 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from bot.clock import format_date
+    from bot.export_desk import PeriodError
+
+    bundle = load_content_or_exit()
+    texts = bundle.texts
+    settings = load_settings_or_exit(texts, need_token=False)
+    target = Path(args.file)
+    if target.suffix.lower() != ".xlsx":
+        target = target.with_suffix(".xlsx")
+
+    async def run() -> int:
+        services = await open_services_or_exit(settings, bundle, Clock(settings.tz))
+        try:
+            try:
+                period = services.exports.period(args.start, args.end)
+            except PeriodError as exc:
+                print(texts.raw("export.cli_bad_dates", detail=str(exc)), file=sys.stderr)
+                return EXIT_CONFIG
+            result = await services.exports.write(period, target, "cli", as_csv=args.csv)
+        except sqlite3.Error as exc:
+            database_unusable(bundle, settings.database_path, exc)
+        except OSError as exc:
+            print(texts.raw("export.cli_failed", detail=str(exc)), file=sys.stderr)
+            return EXIT_CONFIG
+        finally:
+            await services.close()
+        print(
+            texts.raw(
+                "export.cli_done",
+                first=format_date(period.first),
+                last=format_date(period.last),
+                reports=result.rows["reports"],
+                units=result.rows["scorecard"],
+                audit=result.rows["audit"],
+                files="\n".join(f"  {path}" for path in result.files),
+            )
+        )
+        return 0
+
+    return asyncio.run(run())
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from sandbox.terminal import remove_database, run_terminal
 
@@ -212,6 +255,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backup.add_argument("file")
     backup.set_defaults(func=cmd_backup)
+
+    export = commands.add_parser(
+        "export", help="write the office's workbook (reports, scorecard, deadlines, outreach, log)"
+    )
+    export.add_argument("--from", dest="start", metavar="DD/MM/YYYY", help="first day")
+    export.add_argument("--to", dest="end", metavar="DD/MM/YYYY", help="last day (default today)")
+    export.add_argument("--csv", action="store_true", help="one CSV per sheet instead of XLSX")
+    export.add_argument("file", help="the .xlsx file to write")
+    export.set_defaults(func=cmd_export)
     return parser
 
 

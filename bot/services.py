@@ -17,6 +17,7 @@ from bot.crypto import Cipher, KeySource, check_key, load_key
 from bot.deadline_desk import DeadlineDesk
 from bot.deadlines import DeadlineService
 from bot.dialogs import DialogEngine
+from bot.export_desk import ExportDesk
 from bot.invitations import InvitationService
 from bot.office import OfficeDesk
 from bot.outbox import Outbox, OutboxSender, OutgoingMessage
@@ -54,6 +55,7 @@ class Services:
     deadlines: DeadlineService
     deadline_desk: DeadlineDesk
     audit: AuditView
+    exports: ExportDesk
     sender: OutboxSender | None = field(default=None)  # set by the channel that can deliver
 
     @classmethod
@@ -158,6 +160,7 @@ class Services:
             deadlines,
             DeadlineDesk(deadlines, content.texts, clock, cipher),
             AuditView(db, content.texts, clock),
+            ExportDesk(db, content, cipher, clock),
         )
         holder.append(services)
         return services

@@ -15,6 +15,7 @@ from handlers import (
     commands,
     deadlines,
     dialog,
+    export,
     invitations,
     office,
     outreach,
@@ -39,6 +40,7 @@ def register(app: Application, settings: Settings) -> None:
         app.add_handler(CommandHandler("tiendo", deadlines.progress_command, filters=office_chat))
         app.add_handler(CommandHandler("moi", invitations.invite_command, filters=office_chat))
         app.add_handler(CommandHandler("nhatky", audit.audit_command, filters=office_chat))
+        app.add_handler(CommandHandler("xuat", export.export_command, filters=office_chat))
         app.add_handler(
             MessageHandler(
                 office_chat & filters.REPLY & filters.UpdateType.MESSAGE, office.on_reply
