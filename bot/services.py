@@ -25,6 +25,7 @@ from bot.outreach import REFERENCE, OutreachService
 from bot.people import PeopleService
 from bot.reminders import ReminderService
 from bot.reports import ReportService
+from bot.statistics import StatisticsDesk
 from content import Content
 from storage.audit import AuditLog
 from storage.db import Database, Transaction
@@ -56,6 +57,7 @@ class Services:
     deadline_desk: DeadlineDesk
     audit: AuditView
     exports: ExportDesk
+    statistics: StatisticsDesk
     sender: OutboxSender | None = field(default=None)  # set by the channel that can deliver
 
     @classmethod
@@ -161,6 +163,7 @@ class Services:
             DeadlineDesk(deadlines, content.texts, clock, cipher),
             AuditView(db, content.texts, clock),
             ExportDesk(db, content, cipher, clock),
+            StatisticsDesk(db, content, clock),
         )
         holder.append(services)
         return services

@@ -20,6 +20,7 @@ from handlers import (
     office,
     outreach,
     reports,
+    statistics,
 )
 from handlers.errors import on_error
 
@@ -41,6 +42,9 @@ def register(app: Application, settings: Settings) -> None:
         app.add_handler(CommandHandler("moi", invitations.invite_command, filters=office_chat))
         app.add_handler(CommandHandler("nhatky", audit.audit_command, filters=office_chat))
         app.add_handler(CommandHandler("xuat", export.export_command, filters=office_chat))
+        app.add_handler(
+            CommandHandler("thongke", statistics.statistics_command, filters=office_chat)
+        )
         app.add_handler(
             MessageHandler(
                 office_chat & filters.REPLY & filters.UpdateType.MESSAGE, office.on_reply
