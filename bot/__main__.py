@@ -205,6 +205,31 @@ def cmd_export(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    from bot.clock import format_local
+
+    bundle = load_content_or_exit()
+    settings = load_settings_or_exit(bundle.texts, need_token=False)
+
+    async def run() -> int:
+        services = await open_services_or_exit(settings, bundle, Clock(settings.tz))
+        try:
+            cutoff = services.retention.cutoff()
+            if cutoff is None:
+                print(bundle.texts.raw("cli.purge_off"))
+                return 0
+            erased = await services.retention.purge("cli")
+        except sqlite3.Error as exc:
+            database_unusable(bundle, settings.database_path, exc)
+        finally:
+            await services.close()
+        when = format_local(cutoff, settings.tz)
+        print(bundle.texts.raw("cli.purge_done", count=erased, cutoff=when))
+        return 0
+
+    return asyncio.run(run())
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from sandbox.terminal import remove_database, run_terminal
 
@@ -264,6 +289,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--csv", action="store_true", help="one CSV per sheet instead of XLSX")
     export.add_argument("file", help="the .xlsx file to write")
     export.set_defaults(func=cmd_export)
+
+    purge = commands.add_parser(
+        "purge", help="erase the content of reports closed longer than ANTQ_RETENTION_DAYS"
+    )
+    purge.set_defaults(func=cmd_purge)
     return parser
 
 

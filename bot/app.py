@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 REANNOUNCE_EVERY = timedelta(minutes=5)
 OUTREACH_EVERY = timedelta(minutes=1)
 REMINDERS_EVERY = timedelta(minutes=1)
+RETENTION_EVERY = timedelta(days=1)  # a daily purge; idempotent, so a restart may run it again
 PROGRESS_EVERY = timedelta(seconds=10)  # the office group takes 20 messages a minute
 TRANSPORT_KEY = "outbox_transport"
 
@@ -91,6 +92,13 @@ async def _reminders(context: ContextTypes.DEFAULT_TYPE) -> None:
     await services.reminders.tick()
 
 
+async def _retention(context: ContextTypes.DEFAULT_TYPE) -> None:
+    services: Services = context.application.bot_data[SERVICES_KEY]
+    erased = await services.retention.purge()
+    if erased:
+        log.info("retention: the content of %d closed reports was erased", erased)
+
+
 class StartupError(Exception):
     """The bot cannot reach or use the Bot API; `text_key` words it for the person installing."""
 
@@ -123,6 +131,9 @@ async def start_bot(app: Application, services: Services) -> None:
         )
         app.job_queue.run_repeating(
             _reminders, interval=REMINDERS_EVERY, first=timedelta(seconds=5), name="reminders"
+        )
+        app.job_queue.run_repeating(
+            _retention, interval=RETENTION_EVERY, first=timedelta(minutes=2), name="retention"
         )
         app.job_queue.run_repeating(
             announcements.progress_job,

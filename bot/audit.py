@@ -40,7 +40,9 @@ class AuditText:
         kind, _, who = actor.partition(":")
         if kind == "office" and who:
             return self.texts.raw("audit.actor.office", id=who)
-        return self.texts.raw(f"audit.actor.{kind}") if kind in ("cli", "person") else actor
+        return (
+            self.texts.raw(f"audit.actor.{kind}") if kind in ("cli", "person", "system") else actor
+        )
 
     def action(self, action: str) -> str:
         key = f"audit.action.{action}"

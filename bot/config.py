@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     deadline_reminders: str = DEFAULT_PLAN  # days before the due date and local times
     deadline_overdue_at: str = "08:00"  # daily reminder of overdue units and the office digest
     deadline_overdue_days: int = Field(default=30, ge=0, le=365)
+    retention_days: int = Field(default=365, ge=0, le=36500)  # 0: closed reports kept forever
 
     @field_validator("bot_token")
     @classmethod

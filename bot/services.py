@@ -25,6 +25,7 @@ from bot.outreach import REFERENCE, OutreachService
 from bot.people import PeopleService
 from bot.reminders import ReminderService
 from bot.reports import ReportService
+from bot.retention import RetentionService
 from bot.statistics import StatisticsDesk
 from content import Content
 from storage.audit import AuditLog
@@ -58,6 +59,7 @@ class Services:
     audit: AuditView
     exports: ExportDesk
     statistics: StatisticsDesk
+    retention: RetentionService
     sender: OutboxSender | None = field(default=None)  # set by the channel that can deliver
 
     @classmethod
@@ -164,6 +166,7 @@ class Services:
             AuditView(db, content.texts, clock),
             ExportDesk(db, content, cipher, clock),
             StatisticsDesk(db, content, clock),
+            RetentionService(db, cipher, clock, settings.retention_days),
         )
         holder.append(services)
         return services
