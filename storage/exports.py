@@ -30,7 +30,8 @@ class Period:
 
 def open_reader(path: Path) -> sqlite3.Connection:
     """A read-only connection: one snapshot for the whole export, writers go on (WAL)."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+    uri = f"{Path(path).resolve().as_uri()}?mode=ro"  # percent-encoded: any file name works
+    conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
     conn.execute("BEGIN")  # every sheet reads the same committed state
     return conn
 

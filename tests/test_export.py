@@ -220,3 +220,15 @@ async def test_xuat_sends_the_workbook_to_office_members_only(harness: Harness):
     assert document.kind == "document" and document.file_name.endswith(".xlsx")
     await clerk.send("/xuat 30/11/2026 01/09/2026", chat_id=OFFICE_CHAT_ID)
     assert "Ngày không hợp lệ" in (await group_reply(clerk, "Ngày không hợp lệ")).text
+
+
+async def test_a_database_path_with_spaces_and_hashes(tmp_path, bundle):
+    db = await Database.open(tmp_path / "dữ liệu #1 ?" / "antq.db")
+    cipher = Cipher([Cipher.generate_key()])
+    await build(db, cipher)
+    try:
+        desk = ExportDesk(db, bundle, cipher, ManualClock(TZ, NOW))
+        result = await desk.write(desk.period(None, None), tmp_path / "x.xlsx", "cli")
+        assert result.rows["reports"] == 2
+    finally:
+        await db.close()
