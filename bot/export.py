@@ -7,7 +7,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +19,7 @@ from openpyxl.styles import Font
 from bot.audit import AuditText
 from bot.crypto import Cipher
 from content import Texts
+from content.texts import fold
 from storage import exports
 from storage.exports import Period
 
@@ -117,7 +118,7 @@ class _CsvSink:
 
     def begin(self, title: str, headers: list[str]) -> None:
         self._close()
-        slug = re.sub(r"[^0-9A-Za-z]+", "_", title).strip("_").lower() or "sheet"
+        slug = re.sub(r"[^0-9a-z]+", "_", fold(title)).strip("_") or "sheet"
         path = self.target.with_name(f"{self.target.stem}_{len(self.files) + 1}_{slug}.csv")
         self.files.append(path)
         self._handle = path.open("w", encoding="utf-8-sig", newline="")
@@ -165,15 +166,20 @@ class OfficeExport:
         self.category_label = category_label
         self.audit_text = AuditText(texts, tz)
 
-    def write(self, period: Period, target: Path, as_csv: bool = False) -> ExportResult:
+    def write(
+        self, period: Period, target: Path, as_csv: bool = False, now: datetime | None = None
+    ) -> ExportResult:
+        """Every sheet; deadlines not yet due at `now` (default: the current time) are not
+        counted against a unit."""
+        now = now or datetime.now(UTC)
         sink: _XlsxSink | _CsvSink = _CsvSink(target) if as_csv else _XlsxSink(target)
         rows: dict[str, int] = {}
         conn = exports.open_reader(self.database)
         try:
             producers = {
                 "reports": self._reports(exports.reports(conn, period)),
-                "scorecard": exports.scorecard(conn, period),
-                "deadlines": self._deadlines(exports.deadlines(conn, period)),
+                "scorecard": exports.scorecard(conn, period, now),
+                "deadlines": self._deadlines(exports.deadlines(conn, period), now),
                 "outreach": self._outreach(exports.outreach(conn, period)),
                 "audit": self._audit(exports.audit(conn, period)),
             }
@@ -228,10 +234,12 @@ class OfficeExport:
             return {}
         return body if isinstance(body, dict) else {}
 
-    def _deadlines(self, rows: Iterator[tuple]) -> Iterator[list[object]]:
+    def _deadlines(self, rows: Iterator[tuple], now: datetime) -> Iterator[list[object]]:
         t = self.texts
         for deadline_id, title, due, state, unit, name, done in rows:
-            if done is None:
+            if done is None and due > now:
+                result = t.raw("export.result.not_due")
+            elif done is None:
                 result = t.raw("export.result.not_done")
             else:
                 result = t.raw("export.result.on_time" if done <= due else "export.result.late")

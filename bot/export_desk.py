@@ -59,7 +59,8 @@ class ExportDesk:
         self, period: Period, target: Path, actor: str, as_csv: bool = False
     ) -> ExportResult:
         """Write the export in a worker thread, then record it in the audit log."""
-        result = await asyncio.to_thread(self.exporter.write, period, target, as_csv)
+        now = self.clock.now()
+        result = await asyncio.to_thread(self.exporter.write, period, target, as_csv, now)
         async with self.db.transaction() as tx:
             await self.audit.record(
                 tx,

@@ -53,9 +53,9 @@ def reports(conn: sqlite3.Connection, period: Period) -> Iterator[tuple]:
                _moment(first), body)  # fmt: skip
 
 
-def scorecard(conn: sqlite3.Connection, period: Period) -> Iterator[tuple]:
+def scorecard(conn: sqlite3.Connection, period: Period, now: datetime) -> Iterator[tuple]:
     """Per unit: (code, name, kind, area, reports, handled, weeks confirmed, deadlines,
-    done on time, done late, not done) for the period."""
+    done on time, done late, not done) for the period; a deadline counts once it is due."""
     s, e = to_db(period.start), to_db(period.end)
     handled = ",".join("?" for _ in HANDLED)
     cursor = conn.execute(
@@ -73,9 +73,9 @@ def scorecard(conn: sqlite3.Connection, period: Period) -> Iterator[tuple]:
         "FROM units u "
         "LEFT JOIN deadline_units du ON du.unit_code = u.code "
         "LEFT JOIN deadlines d ON d.id = du.deadline_id AND d.state IN ('open', 'closed') "
-        " AND d.due_at >= ? AND d.due_at < ? "
+        " AND d.due_at >= ? AND d.due_at < ? AND d.due_at <= ? "
         "GROUP BY u.code ORDER BY u.code",
-        (s, e, s, e, *HANDLED, *period.weeks, s, e),
+        (s, e, s, e, *HANDLED, *period.weeks, s, e, to_db(now)),
     )
     yield from cursor
 

@@ -150,7 +150,7 @@ async def test_the_workbook_holds_the_known_data_set(desk, tmp_path):
 
     scorecard = sheet(book, "Chấm điểm đơn vị")
     assert scorecard[0][4:] == (
-        "Tin báo, tố giác", "Đã xử lý", "Số tuần đã phổ biến (xác nhận)", "Số hạn chót",
+        "Tin báo, tố giác", "Đã xử lý", "Số tuần đã phổ biến (xác nhận)", "Số hạn chót đã đến hạn",
         "Hoàn thành đúng hạn", "Hoàn thành trễ hạn", "Chưa hoàn thành",
     )  # fmt: skip
     assert scorecard[1:] == [
@@ -185,7 +185,10 @@ async def test_the_workbook_holds_the_known_data_set(desk, tmp_path):
 async def test_a_period_of_dates_and_csv(desk, tmp_path):
     period = desk.period("01/11/2026", "30/11/2026")
     result = await desk.write(period, tmp_path / "thang11.xlsx", "cli", as_csv=True)
-    assert [p.suffix for p in result.files] == [".csv"] * 5
+    assert [p.name for p in result.files] == [
+        "thang11_1_tin_bao_to_giac.csv", "thang11_2_cham_diem_don_vi.csv",
+        "thang11_3_han_chot.csv", "thang11_4_tuyen_truyen.csv", "thang11_5_nhat_ky_thao_tac.csv",
+    ]  # fmt: skip
     with result.files[0].open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle))
     assert [row[0] for row in rows[1:]] == ["BBBB-2222"]
@@ -232,3 +235,18 @@ async def test_a_database_path_with_spaces_and_hashes(tmp_path, bundle):
         assert result.rows["reports"] == 2
     finally:
         await db.close()
+
+
+async def test_a_deadline_not_yet_due_is_not_held_against_a_unit(desk, tmp_path):
+    async with desk.db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO deadlines (id, title, due_at, reminders, scope, state, created_by, "
+            "created_at, updated_at) VALUES (4, 'Hạn 4', ?, '', 'all', 'open', 'cli', ?, ?)",
+            (to_db(local(2027, 1, 15, 17, 0)), to_db(NOW), to_db(NOW)),
+        )
+        await tx.execute("INSERT INTO deadline_units (deadline_id, unit_code) VALUES (4, 'A')")
+    result = await desk.write(desk.period(None, None), tmp_path / "out.xlsx", "cli")
+    book = openpyxl.load_workbook(result.files[0])
+    assert sheet(book, "Chấm điểm đơn vị")[1][7:] == (2, 1, 0, 1)  # as before: 4 is not due
+    last = sheet(book, "Hạn chót")[-1]
+    assert (last[0], last[4], last[7]) == (4, "A", "Chưa đến hạn")
