@@ -12,7 +12,7 @@ from telegram.ext import ContextTypes
 from bot.announcements import parse_button
 from bot.dialogs import Reply
 from bot.services import Services
-from handlers.context import is_office_chat, services_of
+from handlers.context import is_office_chat, office_button, services_of
 from handlers.render import fit, keyboard, send
 
 LAST_PROGRESS_KEY = "announcement_progress"
@@ -48,13 +48,8 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     assert query is not None
     services = services_of(context)
-    texts = services.content.texts
-    parsed = parse_button(query.data)
-    if parsed is None or not is_office_chat(update, services):
-        await query.answer(texts.get("announce.unknown"))
-        return
-    if not services.settings.is_office_admin(query.from_user.id):
-        await query.answer(texts.get("office.not_allowed"), show_alert=True)
+    parsed = await office_button(update, context, parse_button, "announce.unknown")
+    if parsed is None:
         return
     outcome = await services.announcements.press(*parsed, query.from_user.id)
     await query.answer(outcome.notice)

@@ -12,7 +12,7 @@ from bot.deadline_desk import DeskOutcome, parse_button
 from bot.dialogs import Reply
 from bot.reminders import parse_head_button, parse_question_button
 from handlers.commands import office_only
-from handlers.context import chat_of, is_office_chat, is_private, services_of
+from handlers.context import chat_of, is_office_chat, is_private, office_button, services_of
 from handlers.render import fit, keyboard, send
 
 
@@ -68,13 +68,8 @@ async def on_office_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     query = update.callback_query
     assert query is not None
     services = services_of(context)
-    texts = services.content.texts
-    parsed = parse_button(query.data)
-    if parsed is None or not is_office_chat(update, services) or query.message is None:
-        await query.answer(texts.get("deadline.desk.unknown"))
-        return
-    if not services.settings.is_office_admin(query.from_user.id):
-        await query.answer(texts.get("office.not_allowed"), show_alert=True)
+    parsed = await office_button(update, context, parse_button, "deadline.desk.unknown")
+    if parsed is None:
         return
     outcome = await services.deadline_desk.press(*parsed, query.from_user.id)
     answered = query.answer(outcome.notice, show_alert=outcome.alert)

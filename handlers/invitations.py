@@ -8,7 +8,7 @@ from telegram.ext import ContextTypes
 
 from bot.invitations import parse_button
 from handlers.commands import in_dialog_reminder, office_only, private_only
-from handlers.context import chat_of, is_office_chat, services_of
+from handlers.context import chat_of, office_button, services_of
 from handlers.render import fit, keyboard, send
 
 
@@ -29,12 +29,8 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert query is not None
     services = services_of(context)
     texts = services.content.texts
-    parsed = parse_button(query.data)
-    if parsed is None or not is_office_chat(update, services) or query.message is None:
-        await query.answer(texts.get("invite.unknown"))
-        return
-    if not services.settings.is_office_admin(query.from_user.id):
-        await query.answer(texts.get("office.not_allowed"), show_alert=True)
+    parsed = await office_button(update, context, parse_button, "invite.unknown")
+    if parsed is None:
         return
     action, value = parsed
     invitations = services.invitations

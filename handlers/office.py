@@ -11,7 +11,7 @@ from telegram.ext import ContextTypes
 from bot.dialogs import Reply
 from bot.office import REPLY_ACTION, parse_office_button
 from handlers import announcements, deadlines
-from handlers.context import is_office_chat, services_of
+from handlers.context import is_office_chat, office_button, services_of
 from handlers.render import fit, keyboard, send
 
 CODE_IN_PROMPT = re.compile(r"\b([0-9A-Z]{4}-[0-9A-Z]{4})\b")
@@ -23,12 +23,8 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert query is not None
     services = services_of(context)
     texts = services.content.texts
-    parsed = parse_office_button(query.data)
-    if parsed is None or not is_office_chat(update, services):
-        await query.answer(texts.get("office.unknown"))
-        return
-    if not services.settings.is_office_admin(query.from_user.id):
-        await query.answer(texts.get("office.not_allowed"), show_alert=True)
+    parsed = await office_button(update, context, parse_office_button, "office.unknown")
+    if parsed is None:
         return
     report_id, action = parsed
     desk = services.desk
