@@ -12,7 +12,7 @@ from bot.deadline_desk import DeskOutcome, parse_button
 from bot.dialogs import Reply
 from bot.reminders import parse_head_button, parse_question_button
 from handlers.commands import office_only
-from handlers.context import chat_of, is_office_chat, is_private, office_button, services_of
+from handlers.context import chat_of, is_private, office_button, services_of
 from handlers.render import fit, keyboard, send
 
 
@@ -122,12 +122,10 @@ async def on_question_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
     assert query is not None
     services = services_of(context)
     texts = services.content.texts
-    question_id = parse_question_button(query.data)
-    if question_id is None or not is_office_chat(update, services) or query.message is None:
-        await query.answer(texts.get("deadline.help.unknown"))
-        return
-    if not services.settings.is_office_admin(query.from_user.id):
-        await query.answer(texts.get("office.not_allowed"), show_alert=True)
+    question_id = await office_button(
+        update, context, parse_question_button, "deadline.help.unknown"
+    )
+    if question_id is None:
         return
     prompt = await services.reminders.answer_prompt(question_id)
     if prompt is None:
