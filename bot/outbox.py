@@ -612,18 +612,16 @@ class OutboxSender:
                 hook = self.on_sent.get(row.kind)
                 if hook is None:
                     continue
-                await tx.execute("SAVEPOINT outbox_on_sent")
                 try:
-                    await hook(tx, row, message_id)
+                    async with tx.savepoint("outbox_on_sent"):
+                        await hook(tx, row, message_id)
                 except Exception as exc:  # the message went out; keep that on record
-                    await tx.execute("ROLLBACK TO outbox_on_sent")
                     log.error(
                         "outbox %d (%s): on_sent hook failed: %s",
                         row.id,
                         row.kind,
                         type(exc).__name__,
                     )
-                await tx.execute("RELEASE outbox_on_sent")
 
 
 def backoff_seconds(attempts: int) -> float:

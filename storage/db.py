@@ -165,6 +165,18 @@ class Transaction:
         async with self._conn.execute(sql, tuple(params)) as cursor:
             return list(await cursor.fetchall())
 
+    @asynccontextmanager
+    async def savepoint(self, name: str) -> AsyncIterator[None]:
+        """A nested step: if the block raises, only its own writes are undone."""
+        await self._conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            await self._conn.execute(f"ROLLBACK TO {name}")
+            await self._conn.execute(f"RELEASE {name}")
+            raise
+        await self._conn.execute(f"RELEASE {name}")
+
     async def executescript_in_transaction(self, script: str) -> None:
         """Run a migration's statements one by one (executescript would COMMIT on its own)."""
         for statement in _split_statements(script):
