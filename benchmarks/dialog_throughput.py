@@ -21,6 +21,7 @@ import telegram
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks._figures import percentile  # noqa: E402
 from benchmarks._procs import (  # noqa: E402
     PYTHON,
     ROOT,
@@ -111,15 +112,6 @@ class Phase:
 
     def done(self, q: float) -> float:
         return percentile([r.done_ms for r in self.ok if r.done_ms is not None], q)
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile; NaN for no values."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[min(rank, len(ordered)) - 1]
 
 
 # ------------------------------------------------------------------------------ load

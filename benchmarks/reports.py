@@ -38,6 +38,7 @@ from cryptography.fernet import Fernet
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks._figures import percentile  # noqa: E402
 from benchmarks._procs import (  # noqa: E402
     PYTHON,
     ROOT,
@@ -110,15 +111,6 @@ class Walk:
     error: str | None = None
     submitted_at: float | None = None  # perf_counter when "Gửi" was pressed
     ended: float = 0.0
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile; NaN for no values."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[min(rank, len(ordered)) - 1]
 
 
 # ------------------------------------------------------------------------------ load

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
+
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.conversation import ChatRef
 from bot.dialogs import Reply
 from bot.people import OFFICE_ROLE, UNREGISTERED_ROLE
+from bot.services import Services
 from handlers.context import chat_of, is_office_chat, is_private, services_of
 from handlers.render import send
 
@@ -49,39 +54,53 @@ async def office_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> boo
     return True
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not await private_only(update, context):
-        return
-    services = services_of(context)
-    chat = chat_of(update)
-    async with services.conversations.lock(chat):
-        if await in_dialog_reminder(update, context):
-            return
-        person = await services.people.people.get(chat.channel, chat.chat_id)
-        if person is not None:
-            await send(context, chat.chat_id, [await services.people.welcome_back(person)])
-            return
-        intro = Reply(
-            services.content.texts.get("welcome.new", org_name=services.settings.org_name)
-        )
-        answer = await services.conversations.begin(
-            chat, "onboarding", await services.people.onboarding_context(chat)
-        )
-        await send(context, chat.chat_id, [intro, *answer.replies])
+CommandBody = Callable[[Update, ContextTypes.DEFAULT_TYPE, Services, ChatRef], Awaitable[None]]
+Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
 
 
-async def update_profile(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not await private_only(update, context):
-        return
-    services = services_of(context)
-    chat = chat_of(update)
-    async with services.conversations.lock(chat):
-        if await in_dialog_reminder(update, context):
+def outside_dialogs(body: CommandBody) -> Callback:
+    """A private-chat command that never interrupts an open dialog.
+
+    One update of the chat at a time; if a dialog is open, its question is asked again instead.
+    """
+
+    @functools.wraps(body)
+    async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not await private_only(update, context):
             return
-        answer = await services.conversations.begin(
-            chat, "onboarding", await services.people.onboarding_context(chat)
-        )
-        await send(context, chat.chat_id, answer.replies)
+        services = services_of(context)
+        chat = chat_of(update)
+        async with services.conversations.lock(chat):
+            if await in_dialog_reminder(update, context):
+                return
+            await body(update, context, services, chat)
+
+    return handler
+
+
+@outside_dialogs
+async def start(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, services: Services, chat: ChatRef
+) -> None:
+    person = await services.people.people.get(chat.channel, chat.chat_id)
+    if person is not None:
+        await send(context, chat.chat_id, [await services.people.welcome_back(person)])
+        return
+    intro = Reply(services.content.texts.get("welcome.new", org_name=services.settings.org_name))
+    answer = await services.conversations.begin(
+        chat, "onboarding", await services.people.onboarding_context(chat)
+    )
+    await send(context, chat.chat_id, [intro, *answer.replies])
+
+
+@outside_dialogs
+async def update_profile(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, services: Services, chat: ChatRef
+) -> None:
+    answer = await services.conversations.begin(
+        chat, "onboarding", await services.people.onboarding_context(chat)
+    )
+    await send(context, chat.chat_id, answer.replies)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -112,22 +131,17 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await send(context, chat.chat_id, [Reply(texts.get(key))])
 
 
-async def delete_my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not await private_only(update, context):
+@outside_dialogs
+async def delete_my_data(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, services: Services, chat: ChatRef
+) -> None:
+    registered = await services.people.people.get(chat.channel, chat.chat_id) is not None
+    if not registered and not await services.reports.has_reports_from(chat):
+        nothing = Reply(services.content.texts.get("delete_data.nothing"))
+        await send(context, chat.chat_id, [nothing])
         return
-    services = services_of(context)
-    chat = chat_of(update)
-    async with services.conversations.lock(chat):
-        if await in_dialog_reminder(update, context):
-            return
-        registered = await services.people.people.get(chat.channel, chat.chat_id) is not None
-        if not registered and not await services.reports.has_reports_from(chat):
-            await send(
-                context, chat.chat_id, [Reply(services.content.texts.get("delete_data.nothing"))]
-            )
-            return
-        answer = await services.conversations.begin(chat, "delete_data")
-        await send(context, chat.chat_id, answer.replies)
+    answer = await services.conversations.begin(chat, "delete_data")
+    await send(context, chat.chat_id, answer.replies)
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

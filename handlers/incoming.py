@@ -16,30 +16,18 @@ def from_message(message: Message) -> Incoming:
             kind="attachment",
             attachment=Attachment(kind="photo", file_id=largest.file_id, size=largest.file_size),
         )
-    if message.video:
-        video = message.video
-        return Incoming(
-            kind="attachment",
-            attachment=Attachment(
-                kind="video",
-                file_id=video.file_id,
-                file_name=video.file_name,
-                mime_type=video.mime_type,
-                size=video.file_size,
-            ),
-        )
-    if message.document:
-        doc = message.document
-        return Incoming(
-            kind="attachment",
-            attachment=Attachment(
-                kind="document",
-                file_id=doc.file_id,
-                file_name=doc.file_name,
-                mime_type=doc.mime_type,
-                size=doc.file_size,
-            ),
-        )
+    for kind, media in (("video", message.video), ("document", message.document)):
+        if media:
+            return Incoming(
+                kind="attachment",
+                attachment=Attachment(
+                    kind=kind,
+                    file_id=media.file_id,
+                    file_name=media.file_name,
+                    mime_type=media.mime_type,
+                    size=media.file_size,
+                ),
+            )
     if message.location:
         return Incoming(
             kind="location",

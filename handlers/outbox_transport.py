@@ -136,28 +136,16 @@ class TelegramTransport:
                     reply_markup=markup,
                 )
             return result.message_id if isinstance(result, Message) else message.edit_message_id
-        if message.photo is not None:
-            sent = await self.bot.send_photo(
+        senders = (
+            (message.photo, self.bot.send_photo),
+            (message.video, self.bot.send_video),
+            (message.document, self.bot.send_document),
+        )
+        file, send_file = next(((f, s) for f, s in senders if f is not None), (None, None))
+        if file is not None and send_file is not None:
+            sent = await send_file(
                 chat_id,
-                await _file(message.photo),
-                caption=caption,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                disable_notification=message.disable_notification,
-            )
-        elif message.video is not None:
-            sent = await self.bot.send_video(
-                chat_id,
-                await _file(message.video),
-                caption=caption,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                disable_notification=message.disable_notification,
-            )
-        elif message.document is not None:
-            sent = await self.bot.send_document(
-                chat_id,
-                await _file(message.document),
+                await _file(file),
                 caption=caption,
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
