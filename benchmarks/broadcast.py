@@ -57,12 +57,12 @@ from benchmarks._procs import (  # noqa: E402
     python_env,
     run_checked,
 )
-from bot.clock import Clock  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.outbox import OutboxSender  # noqa: E402
-from bot.services import Services  # noqa: E402
-from handlers.outbox_transport import TelegramTransport, make_outbox_bot  # noqa: E402
-from sandbox.client import SandboxClient  # noqa: E402
+from bot.kernel.clock import Clock  # noqa: E402
+from bot.kernel.config import Settings  # noqa: E402
+from bot.kernel.outbox import OutboxSender  # noqa: E402
+from bot.kernel.services import Services  # noqa: E402
+from handlers.telegram.outbox_transport import TelegramTransport, make_outbox_bot  # noqa: E402
+from sandbox.telegram.client import SandboxClient  # noqa: E402
 from storage.db import Database, to_db  # noqa: E402
 from storage.outbox import OutboxRepository  # noqa: E402
 from storage.outreach import OutreachRepository  # noqa: E402

@@ -31,7 +31,7 @@ from benchmarks._procs import (  # noqa: E402
     python_env,
     run_checked,
 )
-from sandbox.client import NoReplyError, SandboxClient, SandboxError, SimUser  # noqa: E402
+from sandbox.telegram.client import NoReplyError, SandboxClient, SandboxError, SimUser  # noqa: E402
 
 TOKEN = "123456:BENCH-token"
 OFFICE_CHAT_ID = "-1001000000001"

@@ -22,8 +22,8 @@ if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import content  # noqa: E402
-from bot.crypto import Cipher  # noqa: E402
-from bot.export import OfficeExport, period_of  # noqa: E402
+from bot.kernel.crypto import Cipher  # noqa: E402
+from bot.office.export import OfficeExport, period_of  # noqa: E402
 from storage.db import Database, to_db  # noqa: E402
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -17,11 +17,11 @@ if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import content  # noqa: E402
-from bot.clock import ManualClock  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.crypto import Cipher  # noqa: E402
-from bot.deadlines import Scope  # noqa: E402
-from bot.services import Services  # noqa: E402
+from bot.deadlines.service import Scope  # noqa: E402
+from bot.kernel.clock import ManualClock  # noqa: E402
+from bot.kernel.config import Settings  # noqa: E402
+from bot.kernel.crypto import Cipher  # noqa: E402
+from bot.kernel.services import Services  # noqa: E402
 from storage.units import Unit, UnitRepository  # noqa: E402
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

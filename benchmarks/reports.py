@@ -49,7 +49,7 @@ from benchmarks._procs import (  # noqa: E402
     python_env,
     run_checked,
 )
-from sandbox.client import (  # noqa: E402
+from sandbox.telegram.client import (  # noqa: E402
     BotMessage,
     NoReplyError,
     SandboxClient,

@@ -10,9 +10,9 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from bot.clock import Clock
-from bot.config import Settings
-from bot.startup import (
+from bot.kernel.clock import Clock
+from bot.kernel.config import Settings
+from bot.kernel.startup import (
     EXIT_CONFIG,
     configure_logging,
     database_unusable,
@@ -57,7 +57,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_units_import(args: argparse.Namespace) -> int:
-    from bot.units_import import format_report, import_units
+    from bot.units.importer import format_report, import_units
 
     bundle = load_content_or_exit()
     settings = load_settings_or_exit(bundle.texts, need_token=False)
@@ -75,9 +75,9 @@ def cmd_units_import(args: argparse.Namespace) -> int:
 
 
 def cmd_units_invites(args: argparse.Namespace) -> int:
-    from bot.clock import format_local
-    from bot.invitations import InvitationService
-    from bot.invitations_export import write_files
+    from bot.invitations.export import write_files
+    from bot.invitations.service import InvitationService
+    from bot.kernel.clock import format_local
 
     bundle = load_content_or_exit()
     texts = bundle.texts
@@ -120,7 +120,7 @@ def cmd_units_invites(args: argparse.Namespace) -> int:
 
 
 def cmd_deadlines_import(args: argparse.Namespace) -> int:
-    from bot.deadlines_import import format_outcome, import_deadlines
+    from bot.deadlines.importer import format_outcome, import_deadlines
 
     bundle = load_content_or_exit()
     settings = load_settings_or_exit(bundle.texts, need_token=False)
@@ -163,8 +163,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from bot.clock import format_date
-    from bot.export_desk import PeriodError
+    from bot.kernel.clock import format_date
+    from bot.office.export_desk import PeriodError
 
     bundle = load_content_or_exit()
     texts = bundle.texts
@@ -206,7 +206,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    from bot.clock import format_local
+    from bot.kernel.clock import format_local
 
     bundle = load_content_or_exit()
     settings = load_settings_or_exit(bundle.texts, need_token=False)

@@ -9,15 +9,15 @@ from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
-import handlers
-from bot.config import Mode, Settings
-from bot.outbox import OutboxSender
-from bot.services import Services
-from handlers import announcements
-from handlers.aiohttp_request import AiohttpRequest
-from handlers.context import SERVICES_KEY
-from handlers.outbox_transport import TelegramTransport, make_outbox_bot
-from handlers.sanitize import TelegramSanitizer
+import handlers.telegram as handlers
+from bot.kernel.config import Mode, Settings
+from bot.kernel.outbox import OutboxSender
+from bot.kernel.services import Services
+from handlers.telegram import announcements
+from handlers.telegram.aiohttp_request import AiohttpRequest
+from handlers.telegram.context import SERVICES_KEY
+from handlers.telegram.outbox_transport import TelegramTransport, make_outbox_bot
+from handlers.telegram.sanitize import TelegramSanitizer
 from storage.db import Transaction
 from storage.outbox import OutboxRow
 

@@ -10,14 +10,14 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from bot.app import build_application, start_bot, stop_bot
-from bot.clock import Clock
-from bot.config import Mode, Settings, describe_errors
-from bot.startup import open_services_or_exit
-from bot.units_import import import_units
+from bot.kernel.clock import Clock
+from bot.kernel.config import Mode, Settings, describe_errors
+from bot.kernel.startup import open_services_or_exit
+from bot.units.importer import import_units
 from content import CONTENT_DIR, Content
-from sandbox.client import BotMessage, NoReplyError, SandboxClient, SimUser
-from sandbox.limits import LimitsConfig
-from sandbox.server import SandboxServer
+from sandbox.telegram.client import BotMessage, NoReplyError, SandboxClient, SimUser
+from sandbox.telegram.limits import LimitsConfig
+from sandbox.telegram.server import SandboxServer
 from storage.units import UnitRepository
 
 SANDBOX_TOKEN = "123456:SANDBOX-local-only"

@@ -14,12 +14,12 @@ from telegram.ext import Application
 
 import content
 from bot.app import build_application, start_bot, stop_bot
-from bot.clock import ManualClock
-from bot.config import Mode, Settings
-from bot.services import Services
-from bot.startup import quiet_libraries
+from bot.kernel.clock import ManualClock
+from bot.kernel.config import Mode, Settings
+from bot.kernel.services import Services
+from bot.kernel.startup import quiet_libraries
 from content import Content
-from sandbox import LimitsConfig, SandboxClient, SandboxServer, SimUser
+from sandbox.telegram import LimitsConfig, SandboxClient, SandboxServer, SimUser
 from storage.units import Unit, UnitRepository
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

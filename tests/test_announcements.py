@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from handlers.announcements import refresh_progress
-from sandbox import SimUser
+from handlers.telegram.announcements import refresh_progress
+from sandbox.telegram import SimUser
 from tests.conftest import CLERK_ID, OFFICE_CHAT_ID, Harness
 
 

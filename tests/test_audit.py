@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.deadlines import Scope
-from sandbox import SimUser
+from bot.deadlines.service import Scope
+from sandbox.telegram import SimUser
 from storage.audit import AuditLog
 from tests.conftest import CLERK_ID, OFFICE_CHAT_ID, Harness
 from tests.test_announcements import group_reply, people

@@ -9,7 +9,7 @@ import sys
 import pytest
 from pydantic import ValidationError
 
-from bot.config import Mode, Settings, describe_errors
+from bot.kernel.config import Mode, Settings, describe_errors
 
 
 def run_antq(*args: str, env: dict[str, str], cwd) -> subprocess.CompletedProcess[str]:

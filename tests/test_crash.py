@@ -48,8 +48,8 @@ from benchmarks._procs import (
     python_env,
     run_checked,
 )
-from sandbox import LimitsConfig, SandboxClient, SandboxServer, SimUser
-from sandbox.client import BotMessage, NoReplyError
+from sandbox.telegram import LimitsConfig, SandboxClient, SandboxServer, SimUser
+from sandbox.telegram.client import BotMessage, NoReplyError
 
 USERS = 50
 MIN_WITH_CODE = 40

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import openpyxl
 import pytest
 
-from bot.deadlines import Scope
-from sandbox import SimUser
-from sandbox.client import BotMessage
+from bot.deadlines.service import Scope
+from sandbox.telegram import SimUser
+from sandbox.telegram.client import BotMessage
 from tests.conftest import CLERK_ID, OFFICE_CHAT_ID, TZ, Harness
 
 DUE = datetime(2026, 12, 10, 17, 0, tzinfo=TZ)
@@ -199,7 +199,7 @@ async def test_progress_board_and_its_excel_file(harness: Harness, clerk: SimUse
     await done_head.next_reply(15)
     await done_head.callback_answer(await done_head.press("✅ Đã hoàn thành"))
     harness.clock.set(datetime(2026, 12, 11, 9, 0, tzinfo=TZ))  # after the due time
-    from bot.conversation import ChatRef
+    from bot.dialogs.conversation import ChatRef
 
     await harness.services.reminders.press(ChatRef("telegram", late_head.id), first, "done")
     await clerk.send("/tiendo", chat_id=OFFICE_CHAT_ID)
@@ -210,7 +210,7 @@ async def test_progress_board_and_its_excel_file(harness: Harness, clerk: SimUse
     assert "đã quá hạn" in board.text
     document = await group_reply(clerk, "tệp Excel")
     assert document.kind == "document" and document.file_name.endswith(".xlsx")
-    content = harness.sandbox.state.files[document.file_id].data
+    content = harness.sandbox.telegram.state.files[document.file_id].data
     book = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
     assert book.sheetnames == ["Tổng hợp", "#1", "#2"]
     rows = list(book["#1"].iter_rows(values_only=True))

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.deadlines import Scope
-from bot.deadlines_import import format_outcome, import_deadlines, read_scope
+from bot.deadlines.importer import format_outcome, import_deadlines, read_scope
+from bot.deadlines.service import Scope
 from content import CONTENT_DIR, Content
 from tests.conftest import TZ
 from tests.world import World, open_world

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 import content
-from bot.dialogs import (
+from bot.dialogs.engine import (
     Attachment,
     DialogEngine,
     DialogState,

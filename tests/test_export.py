@@ -8,9 +8,9 @@ from datetime import date, datetime
 import openpyxl
 import pytest
 
-from bot.clock import ManualClock
-from bot.crypto import Cipher
-from bot.export_desk import ExportDesk, PeriodError
+from bot.kernel.clock import ManualClock
+from bot.kernel.crypto import Cipher
+from bot.office.export_desk import ExportDesk, PeriodError
 from storage.audit import AuditLog
 from storage.db import Database, to_db
 from storage.reports import ReportRepository

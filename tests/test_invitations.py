@@ -14,8 +14,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from sandbox import SimUser
-from sandbox.client import BotMessage
+from sandbox.telegram import SimUser
+from sandbox.telegram.client import BotMessage
 from tests.conftest import CLERK_ID, OFFICE_CHAT_ID, Harness
 
 LINK = re.compile(r"https://t\.me/antq_sandbox_bot\?start=([A-Za-z0-9_-]+)")

@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from sandbox import SimUser
-from sandbox.client import BotMessage
+from sandbox.telegram import SimUser
+from sandbox.telegram.client import BotMessage
 from tests.conftest import Harness
 
 CONSENT = "Tôi đồng ý"
@@ -21,8 +21,8 @@ async def stored_person(h: Harness, user: SimUser):
 
 async def open_dialog(h: Harness, user: SimUser):
     assert h.services is not None
-    from bot.conversation import ChatRef
-    from handlers.context import CHANNEL
+    from bot.dialogs.conversation import ChatRef
+    from handlers.telegram.context import CHANNEL
 
     return await h.services.conversations.current(ChatRef(CHANNEL, user.id))
 

@@ -16,17 +16,17 @@ from typing import Any
 import aiosqlite
 import pytest
 
-from bot.clock import ManualClock
-from bot.config import Settings
-from bot.outbox import (
+from bot.kernel.clock import ManualClock
+from bot.kernel.config import Settings
+from bot.kernel.outbox import (
     PRIORITY_INTERACTIVE,
     Outbox,
     OutboxSender,
     OutgoingButton,
     OutgoingMessage,
 )
-from handlers.outbox_transport import TelegramTransport, make_outbox_bot
-from sandbox import SandboxClient, SandboxServer, SimUser
+from handlers.telegram.outbox_transport import TelegramTransport, make_outbox_bot
+from sandbox.telegram import SandboxClient, SandboxServer, SimUser
 from storage.db import Database, Transaction
 from storage.outbox import OutboxRepository, OutboxRow
 from tests.conftest import BOT_TOKEN, TZ

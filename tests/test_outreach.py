@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import date, datetime
 
-from bot.outreach import session_week
-from sandbox import SimUser
+from bot.outreach.service import session_week
+from sandbox.telegram import SimUser
 from storage.db import to_db
 from tests.conftest import TZ, Harness
 

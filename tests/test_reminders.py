@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.deadlines import Scope
-from bot.reminder_plan import Offset, PlanError, Schedule, format_plan, parse_plan
-from bot.services import Services
+from bot.deadlines.reminder_plan import Offset, PlanError, Schedule, format_plan, parse_plan
+from bot.deadlines.service import Scope
+from bot.kernel.services import Services
 from content import Content
 from tests.conftest import OFFICE_CHAT_ID, TZ
 from tests.world import DUE, World, open_world
@@ -92,7 +92,7 @@ async def test_done_stops_the_reminders_of_the_whole_unit_and_drops_what_is_pend
     await world.head(3, "TH-ND01")
     deadline = await world.deadline(Scope("list", None, ("THPT-DX01", "TH-ND01")))
     await world.at(SLOTS[0][0])
-    from bot.conversation import ChatRef
+    from bot.dialogs.conversation import ChatRef
 
     outcome = await world.services.reminders.press(ChatRef("telegram", 1), deadline, "done")
     assert "Đã ghi nhận" in outcome.notice and outcome.dialog == "deadline_done"
@@ -142,7 +142,7 @@ async def test_overdue_units_are_reminded_daily_and_the_office_gets_one_digest(w
     await world.head(1, "THPT-DX01")
     await world.head(3, "TH-ND01")
     deadline = await world.deadline(Scope("list", None, ("THPT-DX01", "TH-ND01", "MN-HS01")))
-    from bot.conversation import ChatRef
+    from bot.dialogs.conversation import ChatRef
 
     world.clock.set(datetime(2026, 12, 10, 12, 0, tzinfo=TZ))
     await world.services.reminders.press(ChatRef("telegram", 3), deadline, "done")
@@ -204,7 +204,7 @@ async def test_cancelling_a_deadline_drops_what_is_pending(world: World):
 def test_deadline_settings_are_checked_with_one_line_each(bundle: Content, monkeypatch):
     from pydantic import ValidationError
 
-    from bot.config import Settings, describe_errors
+    from bot.kernel.config import Settings, describe_errors
 
     for name, value in {
         "ANTQ_BOT_USERNAME": "not a name!",

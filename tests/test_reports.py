@@ -12,8 +12,8 @@ from datetime import timedelta
 import pytest
 from PIL import Image
 
-from sandbox import SimUser
-from sandbox.client import BotMessage
+from sandbox.telegram import SimUser
+from sandbox.telegram.client import BotMessage
 from tests.conftest import CLERK_ID, OFFICE_CHAT_ID, Harness
 
 CODE = re.compile(r"\b([0-9A-Z]{4}-[0-9A-Z]{4})\b")
@@ -318,7 +318,7 @@ async def test_hourly_limit_and_identical_submissions(harness: Harness, office: 
 
 
 def _chat(user: SimUser):
-    from bot.conversation import ChatRef
+    from bot.dialogs.conversation import ChatRef
 
     return ChatRef("telegram", user.id)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.clock import ManualClock
-from bot.crypto import Cipher
-from bot.retention import RetentionService
+from bot.kernel.clock import ManualClock
+from bot.kernel.crypto import Cipher
+from bot.office.retention import RetentionService
 from storage.audit import AuditLog
 from storage.db import Database, to_db
 from storage.reports import ReportRepository

@@ -17,8 +17,8 @@ from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
-from sandbox import LimitsConfig, NoReplyError, SandboxClient, SandboxError, SandboxServer
-from sandbox.models import Pulse
+from sandbox.telegram import LimitsConfig, NoReplyError, SandboxClient, SandboxError, SandboxServer
+from sandbox.telegram.models import Pulse
 
 TOKEN = "123456:TEST-token"
 pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:DeprecationWarning")
@@ -355,7 +355,7 @@ async def test_per_chat_and_group_limits() -> None:
         assert len(await sandbox.messages(group)) == 20
         await sandbox.set_limits(enabled=False)
         await tg.send_message(group, "không giới hạn")
-        assert (await sandbox.limits())["enabled"] is False
+        assert (await sandbox.telegram.limits())["enabled"] is False
         with pytest.raises(SandboxError, match="unknown limits field"):
             await sandbox.set_limits(bogus=1)
 
@@ -503,7 +503,7 @@ async def test_standalone_process_prints_port() -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "sandbox",
+        "sandbox.telegram",
         "--port",
         "0",
         "--no-limits",
@@ -517,7 +517,7 @@ async def test_standalone_process_prints_port() -> None:
         url = line.rsplit(" ", 1)[1]
         async with SandboxClient(url) as sandbox:
             assert await sandbox.health()
-            assert (await sandbox.limits())["enabled"] is False
+            assert (await sandbox.telegram.limits())["enabled"] is False
     finally:
         proc.terminate()
         assert await asyncio.wait_for(proc.wait(), 10) == 0

@@ -17,8 +17,9 @@ from PIL import ExifTags, Image, ImageCms, ImageSequence, TiffImagePlugin
 from PIL.PngImagePlugin import PngInfo
 from pydantic import SecretStr
 
-from bot import crypto, media_privacy, receipts
-from bot.crypto import (
+from bot.kernel import crypto, media_privacy
+from bot.reports import receipts
+from bot.kernel.crypto import (
     BadKeyError,
     Cipher,
     DataKeyError,
@@ -28,8 +29,8 @@ from bot.crypto import (
     check_key,
     load_key,
 )
-from bot.media_privacy import MAX_BYTES, CleanFile, Refused, strip_metadata
-from bot.receipts import (
+from bot.kernel.media_privacy import MAX_BYTES, CleanFile, Refused, strip_metadata
+from bot.reports.receipts import (
     CODE_ALPHABET,
     AnonymousKeyer,
     AttemptLimiter,

@@ -6,9 +6,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from bot.clock import ManualClock
-from bot.crypto import Cipher
-from bot.statistics import StatisticsDesk, StatisticsError, percentile
+from bot.kernel.clock import ManualClock
+from bot.kernel.crypto import Cipher
+from bot.office.statistics import StatisticsDesk, StatisticsError, percentile
 from storage.db import Database
 from storage.reports import ReportRepository
 from tests.conftest import CLERK_ID, OFFICE_CHAT_ID, TZ, Harness

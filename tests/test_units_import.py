@@ -10,7 +10,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from bot.units_import import (
+from bot.units.importer import (
     ImportReport,
     RowProblem,
     format_report,

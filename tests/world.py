@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.clock import ManualClock
-from bot.config import Settings
-from bot.deadlines import Scope
-from bot.services import Services
+from bot.deadlines.service import Scope
+from bot.kernel.clock import ManualClock
+from bot.kernel.config import Settings
+from bot.kernel.services import Services
 from content import Content
 from storage.units import UnitRepository
 from tests.conftest import OFFICE_CHAT_ID, TZ, UNITS

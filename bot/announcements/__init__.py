@@ -1,0 +1,1 @@
+"""Announcements by the office to a role and an area."""

@@ -1,0 +1,1 @@
+"""Deadlines for units: the office's card, reminders to heads, progress, import."""

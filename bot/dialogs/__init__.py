@@ -1,0 +1,1 @@
+"""Guided dialogs: the pure engine and the conversation runner around it."""

@@ -1,0 +1,1 @@
+"""Invitations of unit heads: one-time codes per unit and their links."""

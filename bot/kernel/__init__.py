@@ -1,0 +1,1 @@
+"""The kernel every capability stands on: settings, clock, crypto, outbox, start-up."""

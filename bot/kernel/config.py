@@ -1,0 +1,181 @@
+"""Settings read from the environment (prefix ANTQ_) and an optional .env file."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.deadlines.reminder_plan import DEFAULT_PLAN, PlanError, parse_plan
+from content.texts import Texts
+
+TOKEN_PATTERN = re.compile(r"^\d+:[A-Za-z0-9_-]{5,}$")
+
+
+class Mode(StrEnum):
+    POLLING = "polling"
+    WEBHOOK = "webhook"
+
+
+class Settings(BaseSettings):
+    """Everything the bot needs to know about its installation; built once and passed down."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ANTQ_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    bot_token: SecretStr | None = None  # required to run; not to import units or export
+    api_base_url: str = "https://api.telegram.org"
+    mode: Mode = Mode.POLLING
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1:8443"
+    webhook_secret: SecretStr | None = None
+    database_path: Path = Path("./data/antq.db")
+    timezone: str = "Asia/Ho_Chi_Minh"
+    office_chat_id: int | None = None
+    office_admins: Annotated[frozenset[int], NoDecode] = frozenset()
+    org_name: str = "Sở Giáo dục và Đào tạo"
+    log_level: str = "INFO"
+    concurrent_updates: int = Field(default=32, ge=1, le=1024)
+    data_key: SecretStr | None = None  # Fernet key(s), comma-separated, newest first
+    data_key_file: Path = Path("./data/antq.key")
+    unclaimed_after_hours: float = Field(default=24.0, gt=0)
+    outreach_staff_at: str = "sun 19:00"  # relative to the Monday of the flag-raising session
+    outreach_staff_until: str = "mon 10:00"
+    outreach_parents_at: str = "mon 18:00"
+    outreach_parents_until: str = "tue 20:00"
+    quiet_hours: str = "21:00-06:30"
+    urgent_unclaimed_after_hours: float = Field(default=1.0, gt=0)
+    bot_username: str | None = None  # for invitation links when the bot is not running
+    deadline_reminders: str = DEFAULT_PLAN  # days before the due date and local times
+    deadline_overdue_at: str = "08:00"  # daily reminder of overdue units and the office digest
+    deadline_overdue_days: int = Field(default=30, ge=0, le=365)
+    retention_days: int = Field(default=365, ge=0, le=36500)  # 0: closed reports kept forever
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not TOKEN_PATTERN.match(value.get_secret_value()):
+            raise PydanticCustomError("token_shape", "not a Telegram bot token")
+        return value
+
+    @field_validator("api_base_url", "webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise PydanticCustomError("http_url", "not an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise PydanticCustomError("host_port", "not host:port")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise PydanticCustomError("time_zone", "unknown time zone") from exc
+        return value
+
+    @field_validator("office_admins", mode="before")
+    @classmethod
+    def _comma_separated_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            if not all(re.fullmatch(r"-?\d+", part) for part in parts):
+                raise PydanticCustomError("id_list", "not comma-separated ids")
+            return frozenset(int(part) for part in parts)
+        return value
+
+    @field_validator(
+        "outreach_staff_at", "outreach_staff_until", "outreach_parents_at", "outreach_parents_until"
+    )
+    @classmethod
+    def _week_moment(cls, value: str) -> str:
+        if not re.fullmatch(r"(sun|mon|tue|wed|thu|fri|sat) ([01]\d|2[0-3]):[0-5]\d", value):
+            raise PydanticCustomError("week_moment", "not a weekday and time")
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _time_range(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", value):
+            raise PydanticCustomError("time_range", "not HH:MM-HH:MM")
+        return value
+
+    @field_validator("bot_username")
+    @classmethod
+    def _username(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        name = value.strip().removeprefix("@")
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,31}", name):
+            raise PydanticCustomError("bot_username", "not a bot username")
+        return name
+
+    @field_validator("deadline_reminders")
+    @classmethod
+    def _reminder_plan(cls, value: str) -> str:
+        try:
+            parse_plan(value)
+        except PlanError as exc:
+            raise PydanticCustomError("reminder_plan", "not a reminder plan") from exc
+        return value
+
+    @field_validator("deadline_overdue_at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise PydanticCustomError("clock_time", "not HH:MM")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_url(self) -> Settings:
+        if self.mode is Mode.WEBHOOK and not self.webhook_url:
+            raise PydanticCustomError("webhook_needs_url", "webhook mode needs a webhook URL")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def webhook_host(self) -> str:
+        return self.webhook_listen.rpartition(":")[0]
+
+    @property
+    def webhook_port(self) -> int:
+        return int(self.webhook_listen.rpartition(":")[2])
+
+    def is_office_admin(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.office_admins
+
+
+def describe_errors(error: ValidationError, texts: Texts) -> list[str]:
+    """One readable line per bad field, named as its environment variable, worded in content/."""
+    lines = []
+    for item in error.errors():
+        field = "_".join(str(part) for part in item["loc"])
+        name = f"ANTQ_{field.upper()}" if field else "ANTQ"
+        key = f"config.error.{item['type']}"
+        reason = (
+            texts.get(key)
+            if texts.has(key)
+            else texts.get("config.error.other", detail=item["msg"])
+        )
+        lines.append(f"{name}: {reason}")
+    return lines

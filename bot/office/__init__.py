@@ -1,0 +1,1 @@
+"""The office's side: review of reports, statistics, exports, audit log, retention."""

@@ -1,0 +1,46 @@
+"""`antq purge` and its daily job: erase the content of reports closed longer than allowed."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.kernel.clock import Clock
+from bot.kernel.crypto import Cipher
+from storage.audit import AuditLog
+from storage.db import Database
+from storage.retention import RetentionRepository
+
+BATCH = 500
+ERASED_BODY = {"what": "", "where": None, "people": None, "erased": True}
+
+
+class RetentionService:
+    def __init__(self, db: Database, cipher: Cipher, clock: Clock, days: int) -> None:
+        self.db = db
+        self.cipher = cipher
+        self.clock = clock
+        self.days = days
+        self.repo = RetentionRepository(db)
+        self.audit = AuditLog(db)
+
+    def cutoff(self) -> datetime | None:
+        """Reports closed before this lose their content; None when kept forever (0 days)."""
+        return self.clock.now() - timedelta(days=self.days) if self.days > 0 else None
+
+    async def purge(self, actor: str = "system") -> int:
+        """Erase what is due, in batches; returns how many reports lost their content."""
+        cutoff = self.cutoff()
+        if cutoff is None:
+            return 0
+        total = 0
+        while ids := await self.repo.due(cutoff, BATCH):
+            now = self.clock.now()
+            async with self.db.transaction() as tx:
+                erased = await self.repo.erase(tx, ids, self.cipher.encrypt_json(ERASED_BODY), now)
+                await self.audit.record(
+                    tx, at=now, actor=actor, action="retention_purge", details=str(erased)
+                )
+            total += erased
+            if len(ids) < BATCH:
+                break
+        return total

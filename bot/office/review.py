@@ -1,0 +1,315 @@
+"""The office's review: the group message of a report, status changes, replies, reminders."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from bot.dialogs.engine import Button, Reply
+from bot.kernel.clock import Clock, format_local
+from bot.kernel.crypto import Cipher
+from bot.kernel.outbox import PRIORITY_INTERACTIVE, Outbox, OutgoingMessage
+from content import Content
+from storage.audit import AuditLog
+from storage.db import Database, Transaction
+from storage.reports import ReportFile, ReportRepository, ReportRow
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("new", "received", "in_progress", "forwarded", "resolved", "dismissed", "spam")
+OFFICE_ACTIONS = STATUSES[1:]
+REPLY_ACTION = "reply"
+BUTTON_PREFIX = "r"
+OFFICE_PRIORITY = PRIORITY_INTERACTIVE
+REPORTER_PRIORITY = PRIORITY_INTERACTIVE
+WHAT_BUDGET = 2500  # the group message must stay under Telegram's 4,096 characters
+
+
+def office_button(report_id: int, action: str) -> str:
+    return f"{BUTTON_PREFIX}:{report_id}:{action}"
+
+
+def parse_office_button(data: str | None) -> tuple[int, str] | None:
+    """(report id, action) from a button of the office's message; None for anything forged."""
+    parts = (data or "").split(":")
+    if len(parts) != 3 or parts[0] != BUTTON_PREFIX or not parts[1].isdigit():
+        return None
+    if parts[2] not in (*OFFICE_ACTIONS, REPLY_ACTION):
+        return None
+    return int(parts[1]), parts[2]
+
+
+@dataclass
+class ActionResult:
+    outcome: Literal["changed", "already", "unknown"]
+    notice: str
+    view: Reply | None = None
+
+
+class OfficeDesk:
+    """Everything the office sees and does about one report, channel-neutral."""
+
+    def __init__(
+        self,
+        db: Database,
+        content: Content,
+        cipher: Cipher,
+        outbox: Outbox,
+        clock: Clock,
+        *,
+        office_chat_id: int | None,
+        reannounce_after: timedelta,
+        urgent_reannounce_after: timedelta,
+        notify: Callable[[], None],
+    ) -> None:
+        self.db = db
+        self.content = content
+        self.texts = content.texts
+        self.cipher = cipher
+        self.outbox = outbox
+        self.reports = ReportRepository(db)
+        self.audit = AuditLog(db)
+        self.clock = clock
+        self.office_chat_id = office_chat_id
+        self.reannounce_after = reannounce_after
+        self.urgent_reannounce_after = urgent_reannounce_after
+        self.notify = notify
+
+    # ------------------------------------------------------------------------------- views
+
+    def category_label(self, code: str) -> str:
+        category = self.content.categories.get(code)
+        return category.label if category else code
+
+    def view(self, report: ReportRow, body: dict[str, Any], file_count: int) -> Reply:
+        """The office group's message for a report: its facts, its status, its buttons."""
+        t = self.texts
+        none = t.raw("office.none")
+        location = body.get("location")
+        if body.get("contact_name"):
+            sender = t.raw("office.contact", name=body["contact_name"], phone=body["contact_phone"])
+        else:
+            sender = t.raw("office.anonymous" if report.anonymous else "office.no_contact")
+        what = body["what"]
+        if len(what) > WHAT_BUDGET:
+            what = what[: WHAT_BUDGET - 1] + "…"
+        text = t.get(
+            "office.report",
+            icon="🕶" if report.anonymous else "📝",
+            kind=t.raw("office.kind_tip" if report.anonymous else "office.kind_report"),
+            code=report.code,
+            category=self.category_label(report.category),
+            status=t.raw(f"status.{report.status}"),
+            created=format_local(report.created_at, self.clock.tz),
+            occurred=_date_text(body.get("occurred_on")) or none,
+            where=body.get("where") or none,
+            location=t.raw("office.location", **location) if location else "",
+            what=what,
+            people=body.get("people") or none,
+            sender=sender,
+            files=str(file_count),
+        )
+        return Reply(text, self._buttons(report.id))
+
+    def _buttons(self, report_id: int) -> list[list[Button]]:
+        label = self.texts.raw
+        row = [
+            Button(label(f"office.action.{a}"), office_button(report_id, a)) for a in OFFICE_ACTIONS
+        ]
+        reply = Button(label("office.action.reply"), office_button(report_id, REPLY_ACTION))
+        return [row[0:2], row[2:4], row[4:6], [reply]]
+
+    async def current_view(self, report: ReportRow) -> Reply:
+        body = self.cipher.decrypt_json(report.body)
+        return self.view(report, body, await self.reports.file_count(report.id))
+
+    # ---------------------------------------------------------------------- announcements
+
+    async def announce(
+        self,
+        tx: Transaction,
+        report: ReportRow,
+        body: dict[str, Any],
+        files: list[tuple[str, str]],
+        *,
+        lead: str | None = None,
+    ) -> None:
+        """Queue the report's message (and its files) for the office group, in tx."""
+        if self.office_chat_id is None:
+            log.warning("report %s not announced: ANTQ_OFFICE_CHAT_ID is not set", report.id)
+            return
+        view = self.view(report, body, len(files))
+        text = f"{lead}\n\n{view.text}" if lead else view.text
+        await self._enqueue(
+            tx, "office_report", OutgoingMessage.from_reply(Reply(text, view.buttons)), report.id
+        )
+        await self.announce_files(tx, report, files)
+
+    async def announce_files(
+        self, tx: Transaction, report: ReportRow, files: list[tuple[str, str]]
+    ) -> None:
+        """Queue each file of a report for the office group, captioned with the report's code."""
+        if self.office_chat_id is None:
+            return
+        for number, (kind, file_id) in enumerate(files, start=1):
+            caption = self.texts.get(
+                "office.file_caption", number=number, count=len(files), code=report.code
+            )
+            await self._enqueue(tx, "office_file", file_message(kind, file_id, caption), report.id)
+
+    async def _enqueue(
+        self, tx: Transaction, kind: str, message: OutgoingMessage, report_id: int
+    ) -> None:
+        assert self.office_chat_id is not None
+        await self.outbox.enqueue(
+            tx,
+            chat_id=self.office_chat_id,
+            kind=kind,
+            message=message,
+            ref=f"report:{report_id}",
+            priority=OFFICE_PRIORITY,
+        )
+
+    async def tell_office(self, tx: Transaction, report_id: int, text: str) -> None:
+        if self.office_chat_id is not None:
+            await self._enqueue(tx, "office_note", OutgoingMessage(text=text), report_id)
+
+    async def tell_reporter(self, tx: Transaction, report: ReportRow, text: str) -> bool:
+        """Push a message to an identified reporter; anonymous senders are never contacted."""
+        if report.anonymous or report.chat_id is None:
+            return False
+        await self.outbox.enqueue(
+            tx,
+            chat_id=report.chat_id,
+            kind="reporter_update",
+            message=OutgoingMessage(text=text),
+            ref=f"report:{report.id}",
+            priority=REPORTER_PRIORITY,
+        )
+        return True
+
+    async def remember_message(self, tx: Transaction, ref: str | None, message_id: int) -> None:
+        """After the group message is sent: keep its id (hook of the outbox)."""
+        if ref and ref.startswith("report:"):
+            await self.reports.set_office_message(tx, int(ref.split(":")[1]), message_id)
+
+    async def reannounce_unclaimed(self) -> int:
+        """Announce again every new report nobody has picked up in time; returns how many."""
+        now = self.clock.now()
+        urgent = {code for code, c in self.content.categories.items() if c.urgent}
+        due = await self.reports.unclaimed(
+            announced_before=now - self.reannounce_after,
+            urgent_announced_before=now - self.urgent_reannounce_after,
+            urgent=urgent,
+        )
+        for report in due:
+            body = self.cipher.decrypt_json(report.body)
+            lead = self.texts.get(
+                "office.again",
+                code=report.code,
+                category=self.category_label(report.category),
+                created=format_local(report.created_at, self.clock.tz),
+            )
+            async with self.db.transaction() as tx:
+                await self.announce(tx, report, body, [], lead=lead)
+                await self.reports.mark_announced(tx, report.id, now)
+        if due:
+            self.notify()
+        return len(due)
+
+    # ----------------------------------------------------------------------------- actions
+
+    async def act(self, report_id: int, action: str, clerk_id: int) -> ActionResult:
+        """A status change by an office clerk; pressing twice changes nothing twice."""
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            report = await self.reports.get_in(tx, report_id)
+            if report is None or action not in OFFICE_ACTIONS:
+                return ActionResult("unknown", self.texts.get("office.unknown"))
+            if report.status == action:
+                return ActionResult("already", self.texts.get("office.already"))
+            await self.reports.set_status(tx, report_id, action, now)
+            await self.reports.add_event(
+                tx,
+                report_id,
+                at=now,
+                actor=f"office:{clerk_id}",
+                action="status",
+                from_status=report.status,
+                to_status=action,
+            )
+            await self.audit.record(
+                tx,
+                at=now,
+                actor=f"office:{clerk_id}",
+                action="report_status",
+                subject=report.code,
+                details=f"{report.status}>{action}",
+            )
+            status = self.texts.raw(f"status.{action}")
+            await self.tell_reporter(
+                tx,
+                report,
+                self.texts.get("reporter.status_changed", code=report.code, status=status),
+            )
+        self.notify()
+        updated = await self.reports.get(report_id)
+        assert updated is not None
+        return ActionResult(
+            "changed",
+            self.texts.get("office.done", status=status),
+            await self.current_view(updated),
+        )
+
+    async def reply(self, code: str, clerk_id: int, text: str) -> str:
+        """A clerk's reply to the sender: stored (encrypted), pushed to identified reporters."""
+        report = await self.reports.by_code(code)
+        if report is None:
+            return self.texts.get("office.unknown")
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            await self.reports.add_event(
+                tx,
+                report.id,
+                at=now,
+                actor=f"office:{clerk_id}",
+                action="reply",
+                note=self.cipher.encrypt(text),
+            )
+            await self.reports.touch_first_action(tx, report.id, now)
+            await self.audit.record(
+                tx, at=now, actor=f"office:{clerk_id}", action="report_reply", subject=report.code
+            )
+            pushed = await self.tell_reporter(
+                tx, report, self.texts.get("reporter.reply", code=report.code, text=text)
+            )
+        self.notify()
+        delivery = self.texts.raw("office.reply_pushed" if pushed else "office.reply_waiting")
+        return self.texts.get("office.reply_saved", code=report.code, delivery=delivery)
+
+    def reply_prompt(self, report: ReportRow) -> str:
+        return self.texts.get("office.reply_prompt", code=report.code)
+
+    async def report(self, report_id: int) -> ReportRow | None:
+        return await self.reports.get(report_id)
+
+    def encrypt_files(self, attachments: list[dict[str, Any]]) -> list[ReportFile]:
+        return [ReportFile(a["kind"], self.cipher.encrypt(a["file_id"])) for a in attachments]
+
+
+def file_message(kind: str, file_id: str, caption: str) -> OutgoingMessage:
+    """A report's file for the office: photos as photos, everything else as a document."""
+    if kind == "photo":
+        return OutgoingMessage(photo=file_id, caption=caption)
+    if kind == "video":
+        return OutgoingMessage(video=file_id, caption=caption)
+    return OutgoingMessage(document=file_id, caption=caption)
+
+
+def _date_text(iso: str | None) -> str | None:
+    if not iso:
+        return None
+    return datetime.fromisoformat(iso).strftime("%d/%m/%Y")

@@ -1,0 +1,1 @@
+"""Weekly outreach before the Monday flag-raising session."""

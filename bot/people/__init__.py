@@ -1,0 +1,1 @@
+"""People: onboarding, profile, subscriptions, help and deletion of their data."""

@@ -1,0 +1,1 @@
+"""Reports and anonymous tips: submission, receipt codes, passphrases, look-up."""

@@ -1,0 +1,1 @@
+"""Units (schools and the Department's offices): import from the clerk's file."""

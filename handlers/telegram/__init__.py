@@ -1,0 +1,99 @@
+"""The Telegram channel: the one ordered list of handlers, and the published command menu."""
+
+from __future__ import annotations
+
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.kernel.config import Settings
+from bot.kernel.services import Services
+from bot.office.review import BUTTON_PREFIX
+from bot.people.service import OFFICE_ROLE
+from handlers.telegram import (
+    announcements,
+    audit,
+    commands,
+    deadlines,
+    dialog,
+    export,
+    invitations,
+    office,
+    outreach,
+    reports,
+    statistics,
+)
+from handlers.telegram.errors import on_error
+
+PRIVATE_ROLES = ("unregistered", "teacher", "parent", "head")
+
+
+def register(app: Application, settings: Settings) -> None:
+    """Every handler, in the order Telegram updates are tried against them."""
+    if settings.office_chat_id is not None:
+        office_chat = filters.Chat(settings.office_chat_id)
+        app.add_handler(CallbackQueryHandler(office.on_button, pattern=f"^{BUTTON_PREFIX}:"))
+        app.add_handler(CallbackQueryHandler(announcements.on_button, pattern=r"^a:"))
+        app.add_handler(CallbackQueryHandler(deadlines.on_office_button, pattern=r"^dl:"))
+        app.add_handler(CallbackQueryHandler(deadlines.on_question_button, pattern=r"^dq:"))
+        app.add_handler(CallbackQueryHandler(invitations.on_button, pattern=r"^iv:"))
+        app.add_handler(CommandHandler("thongbao", announcements.start, filters=office_chat))
+        app.add_handler(CommandHandler("hanchot", deadlines.deadlines_command, filters=office_chat))
+        app.add_handler(CommandHandler("tiendo", deadlines.progress_command, filters=office_chat))
+        app.add_handler(CommandHandler("moi", invitations.invite_command, filters=office_chat))
+        app.add_handler(CommandHandler("nhatky", audit.audit_command, filters=office_chat))
+        app.add_handler(CommandHandler("xuat", export.export_command, filters=office_chat))
+        app.add_handler(
+            CommandHandler("thongke", statistics.statistics_command, filters=office_chat)
+        )
+        app.add_handler(
+            MessageHandler(
+                office_chat & filters.REPLY & filters.UpdateType.MESSAGE, office.on_reply
+            )
+        )
+    app.add_handler(CallbackQueryHandler(outreach.on_button, pattern=r"^(w|o|op):"))
+    app.add_handler(CallbackQueryHandler(deadlines.on_head_button, pattern=r"^dr:"))
+    app.add_handler(CommandHandler("tuannay", outreach.this_week))
+    app.add_handler(CommandHandler("luutru", outreach.archive))
+    app.add_handler(CommandHandler("dangky", outreach.subscribe))
+    app.add_handler(CommandHandler("huydangky", outreach.unsubscribe))
+    app.add_handler(CommandHandler("baocao", reports.report))
+    app.add_handler(CommandHandler("togiac", reports.tip))
+    app.add_handler(CommandHandler("tracuu", reports.lookup))
+    app.add_handler(
+        CommandHandler(
+            "start", invitations.start_with_code, filters=filters.Regex(r"^/start\S*\s+\S")
+        )
+    )
+    app.add_handler(CommandHandler("start", commands.start))
+    app.add_handler(CommandHandler("capnhat", commands.update_profile))
+    app.add_handler(CommandHandler("trogiup", commands.help_command))
+    app.add_handler(CommandHandler("help", commands.help_command))
+    app.add_handler(CommandHandler("huy", commands.cancel))
+    app.add_handler(CommandHandler("xoadulieu", commands.delete_my_data))
+    app.add_handler(
+        MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, commands.unknown_command)
+    )
+    app.add_handler(CallbackQueryHandler(dialog.on_button))
+    app.add_handler(
+        MessageHandler(filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL, dialog.on_message)
+    )
+    app.add_error_handler(on_error)
+
+
+async def publish_commands(app: Application, services: Services) -> None:
+    """The menu of commands with Vietnamese descriptions, for private chats and the office group."""
+    texts = services.content.texts
+    private: dict[str, BotCommand] = {}
+    for role in PRIVATE_ROLES:
+        for command in services.content.commands_for(role):
+            private.setdefault(
+                command.command, BotCommand(command.command, texts.get(command.description))
+            )
+    await app.bot.set_my_commands(list(private.values()), scope=BotCommandScopeAllPrivateChats())
+    office_chat = services.settings.office_chat_id
+    if office_chat is not None:
+        office = [
+            BotCommand(c.command, texts.get(c.description))
+            for c in services.content.commands_for(OFFICE_ROLE)
+        ]
+        await app.bot.set_my_commands(office, scope=BotCommandScopeChat(office_chat))

@@ -1,0 +1,61 @@
+"""How a handler reaches the bot's services and names the chat it is in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import ContextTypes
+
+from bot.dialogs.conversation import ChatRef
+from bot.kernel.services import Services
+
+CHANNEL = "telegram"
+SERVICES_KEY = "services"
+
+
+def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    return context.application.bot_data[SERVICES_KEY]
+
+
+def chat_of(update: Update) -> ChatRef:
+    assert update.effective_chat is not None
+    return ChatRef(CHANNEL, update.effective_chat.id)
+
+
+def is_private(update: Update) -> bool:
+    return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
+
+
+def is_office_chat(update: Update, services: Services) -> bool:
+    chat = update.effective_chat
+    return chat is not None and chat.id == services.settings.office_chat_id
+
+
+Parsed = TypeVar("Parsed")
+
+
+async def office_button(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    parse: Callable[[str | None], Parsed | None],
+    unknown_key: str,
+) -> Parsed | None:
+    """A button pressed in the office group by one of its members, parsed; None otherwise.
+
+    Forged or foreign data is answered with `unknown_key`, a non-member with a refusal.
+    """
+    query = update.callback_query
+    assert query is not None
+    services = services_of(context)
+    texts = services.content.texts
+    parsed = parse(query.data)
+    if parsed is None or not is_office_chat(update, services) or query.message is None:
+        await query.answer(texts.get(unknown_key))
+        return None
+    if not services.settings.is_office_admin(query.from_user.id):
+        await query.answer(texts.get("office.not_allowed"), show_alert=True)
+        return None
+    return parsed

@@ -1,0 +1,166 @@
+"""/hanchot and /tiendo in the office group, the buttons under reminders, questions and answers."""
+
+from __future__ import annotations
+
+import asyncio
+
+from telegram import ForceReply, InputFile, Message, Update
+from telegram.constants import ParseMode
+from telegram.ext import ContextTypes
+
+from bot.deadlines.desk import DeskOutcome, parse_button
+from bot.deadlines.reminders import parse_head_button, parse_question_button
+from bot.dialogs.engine import Reply
+from handlers.telegram.commands import office_only
+from handlers.telegram.context import chat_of, is_private, office_button, services_of
+from handlers.telegram.render import fit, keyboard, send
+
+
+async def deadlines_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/hanchot: the list (or, with a number, one deadline's card)."""
+    if not await office_only(update, context):
+        return
+    desk = services_of(context).deadline_desk
+    argument = " ".join(context.args or []).strip().lstrip("#")
+    reply = await desk.show(int(argument)) if argument.isdigit() else await desk.menu()
+    await send(context, update.effective_message.chat_id, [reply])
+
+
+async def progress_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/tiendo: the progress of every open deadline, then the same as an Excel file."""
+    if not await office_only(update, context):
+        return
+    services = services_of(context)
+    chat_id = update.effective_message.chat_id
+    desk = services.deadline_desk
+    texts = [Reply(text) for text in await desk.board()]
+    await send(context, chat_id, texts)
+    workbook = await desk.board_file(update.effective_user.id if update.effective_user else None)
+    if workbook is not None:
+        content, name = workbook
+        caption = services.content.texts.get("deadline.board.file_caption", now=desk.now_text())
+        await context.bot.send_document(
+            chat_id, InputFile(content, filename=name), caption=caption, parse_mode=ParseMode.HTML
+        )
+
+
+async def _show(
+    context: ContextTypes.DEFAULT_TYPE, chat_id: int, outcome: DeskOutcome, reply_to: int | None
+) -> None:
+    """New messages of an outcome, then its forced-reply prompt (remembered by its id)."""
+    await send(context, chat_id, outcome.post)
+    if outcome.prompt is None:
+        return
+    desk = services_of(context).deadline_desk
+    async with desk.prompts:  # a quick reply waits until the prompt is remembered
+        posted = await context.bot.send_message(
+            chat_id,
+            fit(outcome.prompt.text),
+            parse_mode=ParseMode.HTML,
+            reply_markup=ForceReply(selective=True),
+            reply_to_message_id=reply_to,
+        )
+        await desk.remember_prompt(outcome.prompt, posted.message_id)
+
+
+async def on_office_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Buttons of the deadline card and of its choices, in the office group."""
+    query = update.callback_query
+    assert query is not None
+    services = services_of(context)
+    parsed = await office_button(update, context, parse_button, "deadline.desk.unknown")
+    if parsed is None:
+        return
+    outcome = await services.deadline_desk.press(*parsed, query.from_user.id)
+    answered = query.answer(outcome.notice, show_alert=outcome.alert)
+    if outcome.redraw is not None:
+        redraw = query.message.edit_text(
+            fit(outcome.redraw.text),
+            parse_mode=ParseMode.HTML,
+            reply_markup=keyboard(outcome.redraw),
+        )
+        await asyncio.gather(answered, redraw)
+    else:
+        await answered
+    await _show(context, query.message.chat.id, outcome, query.message.message_id)
+
+
+async def on_office_reply(message: Message, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """A clerk's reply to one of our prompts (a deadline's field, an answer to a question);
+    False when the replied message is not one of them."""
+    services = services_of(context)
+    prompt = message.reply_to_message
+    if prompt is None:
+        return False
+    texts = services.content.texts
+    text = message.text or message.caption or ""
+    desk = services.deadline_desk
+    async with desk.prompts:
+        clerk_id = message.from_user.id if message.from_user else None
+        outcome = await desk.reply(prompt.message_id, text, clerk_id)
+        question_id = await services.reminders.repo.question_by_prompt(prompt.message_id)
+    if outcome is not None:
+        await _show(context, message.chat_id, outcome, message.message_id)
+        return True
+    if question_id is None:
+        if not desk.is_prompt(prompt.text):
+            return False
+        await send(context, message.chat_id, [Reply(texts.get("deadline.desk.stale_prompt"))])
+        return True
+    answer = text.strip()
+    if not answer:
+        await send(context, message.chat_id, [Reply(texts.get("office.reply_empty"))])
+        return True
+    confirmation = await services.reminders.answer(question_id, answer)
+    await send(context, message.chat_id, [Reply(confirmation)])
+    return True
+
+
+async def on_question_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """ "Trả lời" under a head's question in the office group: a prompt to reply to."""
+    query = update.callback_query
+    assert query is not None
+    services = services_of(context)
+    texts = services.content.texts
+    question_id = await office_button(
+        update, context, parse_question_button, "deadline.help.unknown"
+    )
+    if question_id is None:
+        return
+    prompt = await services.reminders.answer_prompt(question_id)
+    if prompt is None:
+        await query.answer(texts.get("deadline.help.unknown"))
+        return
+    await query.answer()
+    async with services.deadline_desk.prompts:
+        posted = await context.bot.send_message(
+            query.message.chat.id,
+            prompt,
+            parse_mode=ParseMode.HTML,
+            reply_markup=ForceReply(selective=True),
+            reply_to_message_id=query.message.message_id,
+        )
+        await services.reminders.repo.set_question_prompt(question_id, posted.message_id)
+
+
+async def on_head_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """ "Đã hoàn thành" and "Cần hỗ trợ" under a reminder, in a head's private chat."""
+    query = update.callback_query
+    assert query is not None
+    services = services_of(context)
+    parsed = parse_head_button(query.data)
+    if parsed is None or not is_private(update):
+        await query.answer(services.content.texts.get("chat.stale_button"))
+        return
+    chat = chat_of(update)
+    conversations = services.conversations
+    async with conversations.lock(chat):
+        outcome = await services.reminders.press(chat, *parsed)
+        await query.answer(outcome.notice, show_alert=outcome.alert)
+        if outcome.dialog is None:
+            return
+        if await conversations.current(chat) is not None:
+            replies = [outcome.fallback] if outcome.fallback else []
+        else:
+            replies = (await conversations.begin(chat, outcome.dialog, outcome.context)).replies
+        await send(context, chat.chat_id, replies)

@@ -1,0 +1,34 @@
+"""/xuat in the office group: the office's workbook for a period, sent as a document."""
+
+from __future__ import annotations
+
+from telegram import InputFile, Update
+from telegram.constants import ParseMode
+from telegram.ext import ContextTypes
+
+from bot.dialogs.engine import Reply
+from bot.office.export_desk import PeriodError
+from handlers.telegram.commands import office_only
+from handlers.telegram.context import services_of
+from handlers.telegram.render import send
+
+
+async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await office_only(update, context):
+        return
+    services = services_of(context)
+    texts = services.content.texts
+    chat_id = update.effective_message.chat_id
+    clerk_id = update.effective_user.id if update.effective_user else 0
+    try:
+        made = await services.exports.office_file(" ".join(context.args or []), clerk_id)
+    except PeriodError as exc:
+        await send(context, chat_id, [Reply(texts.get("export.bad_dates", detail=str(exc)))])
+        await send(context, chat_id, [Reply(texts.get("export.usage"))])
+        return
+    await context.bot.send_document(
+        chat_id,
+        InputFile(made.content, filename=made.name),
+        caption=made.caption,
+        parse_mode=ParseMode.HTML,
+    )

@@ -1,0 +1,80 @@
+"""/moi in the office group, its buttons, and /start <code> from an invitation link."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import ContextTypes
+
+from bot.invitations.service import parse_button
+from handlers.telegram.commands import in_dialog_reminder, office_only, private_only
+from handlers.telegram.context import chat_of, office_button, services_of
+from handlers.telegram.render import fit, keyboard, send
+
+
+async def invite_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/moi <unit code or name>, /moi thuhoi <unit code>."""
+    if not await office_only(update, context):
+        return
+    services = services_of(context)
+    reply = await services.invitations.command(
+        " ".join(context.args or []), update.effective_user.id, context.bot.username
+    )
+    await send(context, update.effective_message.chat_id, [reply])
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A unit chosen among several matches, or "revoke" under an invitation."""
+    query = update.callback_query
+    assert query is not None
+    services = services_of(context)
+    texts = services.content.texts
+    parsed = await office_button(update, context, parse_button, "invite.unknown")
+    if parsed is None:
+        return
+    action, value = parsed
+    invitations = services.invitations
+    if action == "n":
+        reply = await invitations.issue_one(value, query.from_user.id, context.bot.username)
+        await query.answer()
+        await query.message.edit_text(
+            fit(reply.text), parse_mode=ParseMode.HTML, reply_markup=keyboard(reply)
+        )
+        return
+    if not value.isdigit():
+        await query.answer(texts.get("invite.unknown"))
+        return
+    notice = await invitations.revoke(int(value), query.from_user.id)
+    await query.answer(notice, show_alert=True)
+    await query.message.edit_text(
+        fit(f"{query.message.text_html}\n\n{notice}"), parse_mode=ParseMode.HTML
+    )
+
+
+async def start_with_code(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/start <code> (an invitation link): the unit's name and a confirmation, or why not.
+
+    An open onboarding gives way to a valid invitation; any other open dialog is recalled."""
+    if not await private_only(update, context) or not context.args:
+        return
+    services = services_of(context)
+    chat = chat_of(update)
+    async with services.conversations.lock(chat):
+        await _redeem(update, context, context.args[0])
+
+
+async def _redeem(update: Update, context: ContextTypes.DEFAULT_TYPE, code: str) -> None:
+    services = services_of(context)
+    chat = chat_of(update)
+    current = await services.conversations.current(chat)
+    if current is not None and current.dialog not in ("onboarding", "head_invitation"):
+        await in_dialog_reminder(update, context)
+        return
+    redemption = await services.invitations.redeem(chat, code)
+    replies = list(redemption.replies)
+    if redemption.dialog_context is not None:
+        answer = await services.conversations.begin(
+            chat, "head_invitation", redemption.dialog_context
+        )
+        replies += answer.replies
+    await send(context, chat.chat_id, replies)

@@ -1,0 +1,162 @@
+"""The outbox's Telegram transport: OutgoingMessage -> Bot API call, Telegram errors -> outcomes."""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from datetime import timedelta
+from pathlib import Path
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+
+from bot.kernel.config import Settings
+from bot.kernel.outbox import (
+    Blocked,
+    FileRef,
+    OutgoingButton,
+    OutgoingMessage,
+    PermanentFailure,
+    RetryLater,
+    TemporaryFailure,
+)
+from handlers.telegram.aiohttp_request import AiohttpRequest
+
+# A 400 that means the recipient is gone for good, like a 403.
+_GONE = ("chat not found", "user is deactivated", "bot was blocked", "peer_id_invalid")
+_NOT_MODIFIED = "message is not modified"
+
+
+def make_outbox_bot(settings: Settings, *, connection_pool_size: int = 32) -> Bot:
+    """A second `telegram.Bot` (same token and server) for the outbox sender alone.
+
+    The Application's bot goes through PTB's AIORateLimiter, which paces every call and retries
+    429s on its own. The outbox sender already paces its traffic with its own token buckets and
+    turns a 429 into a rescheduled row plus a bot-wide pause; behind the rate limiter the two
+    would each pace (halving throughput) and both retry (a 429 retried twice, and invisible to
+    the sender's bookkeeping). Its own connection pool, sized for the sender's concurrency, also
+    means a broadcast never starves the interactive bot of connections. The pool is aiohttp's,
+    not httpx's: see `AiohttpRequest`.
+    """
+    if settings.bot_token is None:
+        raise ValueError("the outbox needs a bot token")
+    return Bot(
+        settings.bot_token.get_secret_value(),
+        base_url=f"{settings.api_base_url}/bot",
+        base_file_url=f"{settings.api_base_url}/file/bot",
+        request=AiohttpRequest(connection_pool_size),
+    )
+
+
+def _markup(rows: list[list[OutgoingButton]]) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in rows]
+    )
+
+
+async def _file(ref: FileRef) -> str | InputFile:
+    if ref.file_id is not None:
+        return ref.file_id
+    path = Path(ref.path or "")
+    content = await asyncio.to_thread(path.read_bytes)
+    return InputFile(content, filename=ref.file_name or path.name)
+
+
+def _seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB 22 warns that retry_after will become a timedelta
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class TelegramTransport:
+    """Delivers outbox messages with a plain `telegram.Bot` (see `make_outbox_bot`)."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def start(self) -> None:
+        await self.bot.initialize()
+
+    async def stop(self) -> None:
+        await self.bot.shutdown()
+
+    async def deliver(self, chat_id: int, message: OutgoingMessage) -> int:
+        try:
+            return await self._call(chat_id, message)
+        except RetryAfter as exc:
+            raise RetryLater(_seconds(exc), "RetryAfter") from None
+        except Forbidden:
+            raise Blocked("Forbidden") from None
+        except BadRequest as exc:
+            reason = exc.message.lower()
+            if message.edit_message_id is not None and _NOT_MODIFIED in reason:
+                return message.edit_message_id  # already as wanted
+            if any(gone in reason for gone in _GONE):
+                raise Blocked("BadRequest") from None
+            raise PermanentFailure("BadRequest") from None
+        except ChatMigrated:
+            raise PermanentFailure("ChatMigrated") from None
+        except NetworkError as exc:  # TimedOut included; BadRequest is caught above
+            raise TemporaryFailure(type(exc).__name__) from None
+        except TelegramError as exc:
+            raise TemporaryFailure(type(exc).__name__) from None
+        except OSError as exc:  # a local file to upload is missing
+            raise PermanentFailure(type(exc).__name__) from None
+
+    async def _call(self, chat_id: int, message: OutgoingMessage) -> int:
+        markup = _markup(message.buttons)
+        media = message.photo or message.document or message.video
+        caption = message.caption if message.caption is not None else (message.text or None)
+        if message.edit_message_id is not None:
+            if media is not None:
+                result: Message | bool = await self.bot.edit_message_caption(
+                    chat_id=chat_id,
+                    message_id=message.edit_message_id,
+                    caption=caption,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                )
+            else:
+                result = await self.bot.edit_message_text(
+                    message.text,
+                    chat_id=chat_id,
+                    message_id=message.edit_message_id,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                )
+            return result.message_id if isinstance(result, Message) else message.edit_message_id
+        senders = (
+            (message.photo, self.bot.send_photo),
+            (message.video, self.bot.send_video),
+            (message.document, self.bot.send_document),
+        )
+        file, send_file = next(((f, s) for f, s in senders if f is not None), (None, None))
+        if file is not None and send_file is not None:
+            sent = await send_file(
+                chat_id,
+                await _file(file),
+                caption=caption,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                disable_notification=message.disable_notification,
+            )
+        else:
+            sent = await self.bot.send_message(
+                chat_id,
+                message.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                disable_notification=message.disable_notification,
+            )
+        return sent.message_id
