@@ -46,14 +46,21 @@ class Texts:
 
     @classmethod
     def load(cls, language: str = "vi", directory: Path = TEXTS_DIR) -> Texts:
-        path = directory / f"{language}.yaml"
-        try:
-            tree = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise ContentError(f"{path}: {exc}") from exc
-        if not isinstance(tree, Mapping):
-            raise ContentError(f"{path}: expected a mapping of keys to texts")
-        return cls(_flatten(tree))
+        """`vi.yaml`, then each `vi.<part>.yaml` beside it; a key defined twice is an error."""
+        templates: dict[str, str] = {}
+        paths = [directory / f"{language}.yaml", *sorted(directory.glob(f"{language}.*.yaml"))]
+        for path in paths:
+            try:
+                tree = yaml.safe_load(path.read_text(encoding="utf-8"))
+            except (OSError, yaml.YAMLError) as exc:
+                raise ContentError(f"{path}: {exc}") from exc
+            if not isinstance(tree, Mapping):
+                raise ContentError(f"{path}: expected a mapping of keys to texts")
+            for key, text in _flatten(tree).items():
+                if key in templates:
+                    raise ContentError(f"{path}: the key {key} is already defined")
+                templates[key] = text
+        return cls(templates)
 
     def has(self, key: str) -> bool:
         return key in self._templates
