@@ -136,6 +136,22 @@ class PermanentFailure(DeliveryError):
     """The request itself is wrong (400): trying again would fail the same way."""
 
 
+class OutsideWindow(DeliveryError):
+    """The channel will not deliver now (Zalo: past the person's window, out of quota, at night).
+
+    Never an unsubscribe: the row waits until `seconds` have passed or, with `seconds=None`,
+    until the person's next interaction with the bot on that channel.
+    """
+
+    def __init__(self, seconds: float | None = None, error_class: str | None = None) -> None:
+        super().__init__(error_class)
+        self.seconds = seconds
+
+
+class NeedsAdministrator(DeliveryError):
+    """The channel's credentials are dead (e.g. Zalo's refresh token): keep the rows, alert."""
+
+
 class Transport(Protocol):
     async def deliver(self, chat_id: int, message: OutgoingMessage) -> int:
         """Send (or edit) the message; returns its message id or raises a DeliveryError."""
