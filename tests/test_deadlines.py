@@ -210,7 +210,7 @@ async def test_progress_board_and_its_excel_file(harness: Harness, clerk: SimUse
     assert "đã quá hạn" in board.text
     document = await group_reply(clerk, "tệp Excel")
     assert document.kind == "document" and document.file_name.endswith(".xlsx")
-    content = harness.sandbox.telegram.state.files[document.file_id].data
+    content = harness.sandbox.state.files[document.file_id].data
     book = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
     assert book.sheetnames == ["Tổng hợp", "#1", "#2"]
     rows = list(book["#1"].iter_rows(values_only=True))

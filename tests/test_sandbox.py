@@ -355,7 +355,7 @@ async def test_per_chat_and_group_limits() -> None:
         assert len(await sandbox.messages(group)) == 20
         await sandbox.set_limits(enabled=False)
         await tg.send_message(group, "không giới hạn")
-        assert (await sandbox.telegram.limits())["enabled"] is False
+        assert (await sandbox.limits())["enabled"] is False
         with pytest.raises(SandboxError, match="unknown limits field"):
             await sandbox.set_limits(bogus=1)
 
@@ -517,7 +517,7 @@ async def test_standalone_process_prints_port() -> None:
         url = line.rsplit(" ", 1)[1]
         async with SandboxClient(url) as sandbox:
             assert await sandbox.health()
-            assert (await sandbox.telegram.limits())["enabled"] is False
+            assert (await sandbox.limits())["enabled"] is False
     finally:
         proc.terminate()
         assert await asyncio.wait_for(proc.wait(), 10) == 0
