@@ -585,7 +585,9 @@ async def test_reports_survive_sigkill_at_random_moments(tmp_path: Path) -> None
     for person in people:
         for code in shown[person.user.id]:
             assert code in by_code, f"person {person.number} was shown {code}: not in reports"
-            assert by_code[code] == person.user.id, f"{code} is not under person {person.number}"
+            assert by_code[code] == str(person.user.id), (
+                f"{code} is not under person {person.number}"
+            )
     assert [chat for chat, n in per_chat.items() if n > 1] == [], "a report was stored twice"
     assert len(reports) <= USERS
     assert all(n == 1 for _, n in announced), f"a report was announced twice: {announced}"

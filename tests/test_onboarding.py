@@ -21,10 +21,10 @@ async def stored_person(h: Harness, user: SimUser):
 
 async def open_dialog(h: Harness, user: SimUser):
     assert h.services is not None
-    from bot.dialogs.conversation import ChatRef
+    from bot.chat.ref import ChatRef
     from handlers.telegram.context import CHANNEL
 
-    return await h.services.conversations.current(ChatRef(CHANNEL, user.id))
+    return await h.services.conversations.current(ChatRef(CHANNEL, str(user.id)))
 
 
 async def start_until_unit(user: SimUser) -> BotMessage:

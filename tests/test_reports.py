@@ -104,7 +104,7 @@ async def test_a_report_reaches_the_office_with_its_photo(harness: Harness, offi
     photo = await office_message(office, f"Tệp 1/1 của {code}")
     assert photo.kind == "photo"
     report = await harness.services.reports.reports.by_code(code)
-    assert (report.chat_id, report.anonymous, report.status) == (user.id, False, "new")
+    assert (report.chat_id, report.anonymous, report.status) == (str(user.id), False, "new")
 
 
 async def test_office_actions_change_status_once_and_reach_the_reporter(
@@ -318,9 +318,9 @@ async def test_hourly_limit_and_identical_submissions(harness: Harness, office: 
 
 
 def _chat(user: SimUser):
-    from bot.dialogs.conversation import ChatRef
+    from bot.chat.ref import ChatRef
 
-    return ChatRef("telegram", user.id)
+    return ChatRef("telegram", str(user.id))
 
 
 def database_bytes(harness: Harness) -> bytes:

@@ -6,6 +6,7 @@ import html
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.chat.ref import Staff
 from bot.dialogs.engine import Button, Reply
 from bot.kernel.clock import Clock
 from bot.kernel.outbox import PRIORITY_REMINDER, OutgoingMessage
@@ -84,13 +85,13 @@ class AnnouncementService:
     def is_prompt(self, text: str | None) -> bool:
         return bool(text) and text.startswith(self.texts.raw("announce.prompt_marker"))
 
-    async def draft(self, clerk_id: int, chat_id: int, text: str, photo: str | None) -> Reply:
+    async def draft(self, staff: Staff, chat_id: str, text: str, photo: str | None) -> Reply:
         if not text.strip() and photo is None:
             return Reply(self.texts.get("announce.empty"))
         if len(text) > MAX_TEXT:
             return Reply(self.texts.get("announce.too_long", length=len(text), max=MAX_TEXT))
         announcement_id = await self.repo.create(
-            created_by=clerk_id,
+            created_by=staff.actor,
             chat_id=chat_id,
             text=text.strip(),
             photo_file_id=photo,
@@ -108,10 +109,10 @@ class AnnouncementService:
         return Reply(self.texts.get("announce.choose_audience", id=announcement_id), rows)
 
     async def press(
-        self, announcement_id: int, action: str, arg: str, clerk_id: int | None = None
+        self, announcement_id: int, action: str, arg: str, staff: Staff | None = None
     ) -> Outcome:
         """A button of an announcement pressed by an office member (checked by the caller)."""
-        actor = f"office:{clerk_id}" if clerk_id is not None else "office"
+        actor = staff.actor if staff is not None else "office"
         announcement = await self.repo.get(announcement_id)
         if announcement is None:
             return Outcome(self.texts.get("announce.unknown"))

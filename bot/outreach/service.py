@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.dialogs.conversation import ChatRef
+from bot.chat.ref import ChatRef
 from bot.dialogs.engine import Button, Reply
 from bot.kernel.clock import Clock, QuietHours, format_date
 from bot.kernel.config import Settings

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.dialogs.conversation import ChatRef, Finish
+from bot.chat.ref import ChatRef
+from bot.dialogs.conversation import Finish
 from bot.dialogs.engine import OptionPage, Reply
 from bot.kernel.clock import Clock
 from content import Content

@@ -9,7 +9,8 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.dialogs.conversation import ChatRef, Finish
+from bot.chat.ref import ChatRef
+from bot.dialogs.conversation import Finish
 from bot.dialogs.engine import OptionPage, Reply
 from bot.kernel.clock import Clock, format_local
 from bot.kernel.crypto import Cipher

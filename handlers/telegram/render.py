@@ -31,7 +31,9 @@ def fit(text: str) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-async def send(context: ContextTypes.DEFAULT_TYPE, chat_id: int, replies: list[Reply]) -> None:
+async def send(
+    context: ContextTypes.DEFAULT_TYPE, chat_id: int | str, replies: list[Reply]
+) -> None:
     for reply in replies:
         await context.bot.send_message(
             chat_id, fit(reply.text), parse_mode=ParseMode.HTML, reply_markup=keyboard(reply)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.dialogs.conversation import ChatRef
+from bot.chat.ref import ChatRef
 from bot.dialogs.engine import Reply
 from bot.kernel.services import Services
 from handlers.telegram.commands import outside_dialogs
