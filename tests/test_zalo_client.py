@@ -45,7 +45,7 @@ from handlers.zalo.webhook import (
     ZaloText,
     make_webhook_route,
 )
-from sandbox.zalo import ZaloSandboxClient, ZaloSandboxServer, ZaloSimUser, sign
+from sandbox.zalo import NoMessageError, ZaloSandboxClient, ZaloSandboxServer, ZaloSimUser, sign
 from sandbox.zalo.media import has_gps, jpeg_with_gps, pdf_bytes
 from sandbox.zalo.models import DAY, HOUR, SimClock
 from storage.db import Database, Migration
@@ -604,3 +604,51 @@ async def test_interactions_are_recorded_only_when_the_caller_says(world: World)
     async with world.db.transaction() as tx:
         await interactions.forget(tx, "zalo", "123")
     assert await interactions.last("zalo", "123") is None
+
+
+async def test_upload_survives_a_refused_token(world: World) -> None:
+    await world.client.upload_image(jpeg_with_gps(), "a.jpg")
+    await world.fake.fail_next("upload_image", -216)
+    attachment_id = await world.client.upload_image(jpeg_with_gps(), "b.jpg")
+    view, _ = await world.fake.upload(attachment_id)
+    assert view["filename"] == "b.jpg" and (await world.stats())["refreshes"] == 2
+
+
+async def test_unknown_kinds_from_a_person_are_handed_over(world: World, bot: Bot) -> None:
+    lan = await world.person()
+    await lan.send_sticker()
+    config = world.server.config
+    gif = {
+        "app_id": config.app_id,
+        "event_name": "user_send_gif",
+        "sender": {"id": lan.user_id},
+        "recipient": {"id": config.oa_id},
+        "message": {"msg_id": "g-1", "attachments": []},
+        "timestamp": str(int(world.clock.now().timestamp() * 1000)),
+    }
+    from_oa = dict(gif, sender={"id": config.oa_id}, message={"msg_id": "g-2", "text": "x"})
+    for event in (gif, from_oa):
+        raw = json.dumps(event).encode()
+        signature = sign(config.app_id, raw, str(event["timestamp"]), config.oa_secret_key)
+        async with world.session.post(
+            bot.url, data=raw, headers={"X-ZEvent-Signature": signature}
+        ) as response:
+            assert response.status == 200
+    await world.server.webhook.drain()
+    await bot.inbox.join()
+    names = [type(e).__name__ for e in bot.handled]
+    assert names == ["ZaloFollow", "ZaloSticker", "ZaloIgnored"]
+    assert bot.handled[2].user_id == lan.user_id
+    rows = await world.db.fetch_all("SELECT count(*) FROM zalo_webhook_events")
+    assert rows[0][0] == 3  # the OA's own event and the echoes were not stored
+
+
+async def test_sim_user_waits_for_the_next_oa_message(world: World) -> None:
+    lan = await world.person()
+    waiting = asyncio.create_task(lan.next_message(timeout=5.0))
+    await asyncio.sleep(0)
+    await world.client.send_text(lan.user_id, "Chào bạn", [("Đồng ý", "query", "ok:1")])
+    message = await waiting
+    assert message.text == "Chào bạn" and message.titles == ["Đồng ý"]
+    with pytest.raises(NoMessageError):
+        await lan.next_message(timeout=0.05)

@@ -90,7 +90,13 @@ class ZaloClient:
     # --- the one request path -----------------------------------------------------------
 
     async def _request(
-        self, method: str, path: str, *, json_body: JSON | None = None, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: JSON | None = None,
+        upload: tuple[bytes, str] | None = None,
+        **kwargs: Any,
     ) -> JSON:
         """`data` of a successful answer; DeliveryError subclasses otherwise."""
         try:
@@ -100,7 +106,7 @@ class ZaloClient:
         except TokenRefreshFailed:
             raise TemporaryFailure("zalo_refresh_failed") from None
         try:
-            return await self._once(method, path, token, json_body, **kwargs)
+            return await self._once(method, path, token, json_body, upload, **kwargs)
         except ZaloApiError as exc:
             if exc.code not in TOKEN_INVALID:
                 raise self._outcome(exc.code) from None
@@ -111,7 +117,7 @@ class ZaloClient:
         except TokenRefreshFailed:
             raise TemporaryFailure("zalo_refresh_failed") from None
         try:
-            return await self._once(method, path, token, json_body, **kwargs)
+            return await self._once(method, path, token, json_body, upload, **kwargs)
         except ZaloApiError as exc:
             if exc.code in TOKEN_INVALID:
                 raise TemporaryFailure(f"zalo{exc.code}") from None
@@ -129,10 +135,20 @@ class ZaloClient:
         )
 
     async def _once(
-        self, method: str, path: str, token: str, json_body: JSON | None, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        token: str,
+        json_body: JSON | None,
+        upload: tuple[bytes, str] | None,
+        **kwargs: Any,
     ) -> JSON:
         timeout = aiohttp.ClientTimeout(total=self.settings.request_timeout_seconds)
         headers = {"access_token": token}
+        if upload is not None:  # a FormData is spent once sent: one per attempt
+            form = aiohttp.FormData()
+            form.add_field("file", upload[0], filename=upload[1])
+            kwargs["data"] = form
         try:
             async with self.session.request(
                 method,
@@ -252,9 +268,7 @@ class ZaloClient:
     # --- uploads and users --------------------------------------------------------------
 
     async def _upload(self, path: str, data: bytes, filename: str, key: str) -> str:
-        form = aiohttp.FormData()
-        form.add_field("file", data, filename=filename)
-        answer = await self._request("POST", path, data=form)
+        answer = await self._request("POST", path, upload=(data, filename))
         value = answer.get(key)
         if not isinstance(value, str) or not value:
             raise TemporaryFailure("zalo_bad_answer")

@@ -185,6 +185,9 @@ class TokenKeeper:
                 self.dead_code = exc.code
                 log.critical(ADMIN_HELP, exc.code)
                 raise
+            except TokenRefreshFailed as exc:
+                log.error("Zalo token refresh failed (%s); the next send tries again", exc)
+                raise
             new_pair = TokenPair(access, new_refresh, self.clock.now() + timedelta(seconds=ttl))
             await self.repo.save(  # stored before it is used: a crash now loses nothing
                 StoredTokens(

@@ -12,6 +12,11 @@ the stored event's id after the answer and loads it with `EventInbox.load`; the 
 processed (its content erased) when the callback returns. Echoes (`oa_send_*`), receipts and
 anything the OA itself sent are answered 200 and neither stored nor processed.
 
+The callback may mark the event processed itself, in the transaction of its own effects
+(`ZaloEventRepository.mark_processed_in`), for exactly-once; otherwise it is at-least-once. An
+event kind the bot does not handle, from a person, is stored and handed over as `ZaloIgnored` with
+its `user_id`, so the core can answer "not understood".
+
 The webhook layer records no interaction: the callback decides (a tip must leave no Zalo id).
 """
 
@@ -348,11 +353,9 @@ def make_webhook_route(
         if not fresh_enough(event_time(payload), clock.now(), settings):
             log.warning("Zalo webhook: timestamp outside the replay window")
             return web.Response(status=403)
-        if isinstance(parse_event(payload, settings.oa_id), ZaloIgnored) and not subject(payload):
-            return web.Response(status=200)
-        name = _str(payload.get("event_name"))
-        if name.startswith(OA_EVENTS):
-            return web.Response(status=200)
+        event = parse_event(payload, settings.oa_id)
+        if isinstance(event, ZaloIgnored) and event.user_id is None:
+            return web.Response(status=200)  # echoes, receipts, the OA itself: nothing to do
         key = dedupe_key(payload, cipher)
         event_id = await repo.add(key, clock.now(), cipher.encrypt(raw.decode("utf-8")))
         if event_id is not None:
