@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import re
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -240,6 +241,8 @@ async def test_operator_access_token_is_used_before_any_refresh(world: World) ->
     await world.connect(settings)
     await world.client.send_text(lan.user_id, "một")
     assert (await world.stats())["refreshes"] == 0
+    assert await world.keeper.refresh_if_due() is True  # its age is unknown: start the chain
+    assert await ZaloTokenRepository(world.db).load() is not None
 
 
 # ---------------------------------------------------------------- error outcomes
@@ -652,3 +655,28 @@ async def test_sim_user_waits_for_the_next_oa_message(world: World) -> None:
     assert message.text == "Chào bạn" and message.titles == ["Đồng ý"]
     with pytest.raises(NoMessageError):
         await lan.next_message(timeout=0.05)
+
+
+async def test_refresh_if_due_keeps_the_chain_alive(world: World) -> None:
+    lan = await world.person()
+    await world.client.send_text(lan.user_id, "một")
+    assert await world.keeper.refresh_if_due() is False
+    await world.advance(90000 - 60)
+    assert await world.keeper.refresh_if_due() is True
+    assert (await world.stats())["refreshes"] == 2
+
+
+async def test_standalone_fake_prints_its_url() -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "sandbox.zalo", "--port", "0", stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert process.stdout is not None
+        line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
+        url = line.strip().rsplit(" ", 1)[-1]
+        assert url.startswith("http://127.0.0.1:")
+        async with ZaloSandboxClient(url) as fake:
+            assert (await fake.request("GET", "/sandbox/health"))["ok"] is True
+    finally:
+        process.terminate()
+        await process.wait()

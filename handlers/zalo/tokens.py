@@ -163,6 +163,22 @@ class TokenKeeper:
             return pair.access_token
         return await self.refresh(stale=pair.access_token if pair else None)
 
+    async def refresh_if_due(self) -> bool:
+        """Refresh when the access token is within the margin of its expiry; True if it did.
+
+        For the scheduler (e.g. hourly): a bot that sends nothing for three months would
+        otherwise let the refresh token die, since only a refresh renews it.
+        """
+        if self.dead_code is not None:
+            return False
+        pair = self._pair
+        if pair is not None and pair.expires_at is not None and self._fresh(pair):
+            return False
+        # an operator's token of unknown age is refreshed too, which starts the stored chain
+        before = self.refreshes
+        await self.refresh(stale=pair.access_token if pair else None)
+        return self.refreshes > before
+
     async def refresh(self, stale: str | None = None) -> str:
         """Refresh once, however many callers ask; `stale` is the token the caller saw fail.
 

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -337,9 +339,6 @@ class OaApi:
         person = self.state.person(str(user_id)) if user_id else None
         if person is None:
             raise ZaloError(-201, "user_id is invalid")
-        from datetime import datetime
-        from zoneinfo import ZoneInfo
-
         last = datetime.fromtimestamp(person.last_interaction, ZoneInfo(self.state.config.timezone))
         return {
             "user_id": person.user_id,
