@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +18,6 @@ import pytest
 from aiohttp import web
 from pydantic import SecretStr
 
-import storage.db
 from bot.kernel.clock import ManualClock
 from bot.kernel.crypto import Cipher
 from bot.kernel.outbox import (
@@ -49,32 +46,11 @@ from handlers.zalo.webhook import (
 from sandbox.zalo import NoMessageError, ZaloSandboxClient, ZaloSandboxServer, ZaloSimUser, sign
 from sandbox.zalo.media import has_gps, jpeg_with_gps, pdf_bytes
 from sandbox.zalo.models import DAY, HOUR, SimClock
-from storage.db import Database, Migration
+from storage.db import Database
 from storage.zalo import InteractionRepository, ZaloEventRepository, ZaloTokenRepository
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 START = datetime(2026, 11, 26, 9, 0, tzinfo=TZ)
-
-
-def _migrations_filling_gaps() -> list[Migration]:
-    """storage/migrations with numbers other branches add (0011, 0012) as empty stand-ins.
-
-    This branch adds 0013 before they are merged; once they are, nothing is filled in.
-    """
-    found: dict[int, Migration] = {}
-    for entry in resources.files("storage.migrations").iterdir():
-        match = re.fullmatch(r"(\d{4})_(\w+)\.sql", entry.name)
-        if match:
-            found[int(match.group(1))] = Migration(
-                int(match.group(1)), match.group(2), entry.read_text(encoding="utf-8")
-            )
-    top = max(found)
-    return [found.get(n, Migration(n, "placeholder", "")) for n in range(1, top + 1)]
-
-
-@pytest.fixture(autouse=True)
-def _migration_gap(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(storage.db, "load_migrations", _migrations_filling_gaps)
 
 
 @dataclass
