@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.chat.ref import Staff
-from bot.dialogs.engine import Button, Reply
+from bot.chat.reply import Button, Reply, laid_out
 from bot.kernel.clock import Clock
 from bot.kernel.outbox import PRIORITY_REMINDER, OutgoingMessage
 from content.texts import Texts
@@ -106,7 +106,7 @@ class AnnouncementService:
             for name in AUDIENCES
         ]
         rows.append([Button(self.texts.raw("announce.cancel"), button(announcement_id, "x"))])
-        return Reply(self.texts.get("announce.choose_audience", id=announcement_id), rows)
+        return Reply(self.texts.get("announce.choose_audience", id=announcement_id), laid_out(rows))
 
     async def press(
         self, announcement_id: int, action: str, arg: str, staff: Staff | None = None
@@ -172,7 +172,7 @@ class AnnouncementService:
         if paging:
             rows.append(paging)
         rows.append([Button(self.texts.raw("announce.cancel"), button(announcement_id, "x"))])
-        return Reply(self.texts.get("announce.choose_area", id=announcement_id), rows)
+        return Reply(self.texts.get("announce.choose_area", id=announcement_id), laid_out(rows))
 
     async def _preview(self, announcement_id: int) -> Reply:
         announcement = await self.repo.get(announcement_id)
@@ -188,7 +188,7 @@ class AnnouncementService:
         text = f"{summary}\n\n{self._message(announcement).text}"
         send = Button(self.texts.raw("announce.send", count=count), button(announcement_id, "ok"))
         cancel = Button(self.texts.raw("announce.cancel"), button(announcement_id, "x"))
-        return Reply(text, [[send], [cancel]])
+        return Reply(text, laid_out([[send], [cancel]]))
 
     # ------------------------------------------------------------------------------ sending
 
@@ -250,7 +250,7 @@ class AnnouncementService:
             assert announcement is not None
         if announcement.state == "sending":
             stop = Button(self.texts.raw("announce.stop"), button(announcement_id, "stop"))
-            return Reply(self.texts.get("announce.progress", **figures), [[stop]])
+            return Reply(self.texts.get("announce.progress", **figures), [stop])
         key = (
             "announce.report_cancelled" if announcement.state == "cancelled" else "announce.report"
         )

@@ -7,6 +7,7 @@ import html
 from dataclasses import dataclass, field
 
 from bot.chat.ref import Staff
+from bot.chat.reply import Button, Reply, laid_out
 from bot.deadlines.progress_export import DeadlineSheet, progress_workbook
 from bot.deadlines.reminder_plan import PlanError, Schedule, format_plan, parse_plan
 from bot.deadlines.service import (
@@ -17,7 +18,6 @@ from bot.deadlines.service import (
     parse_title,
     split_codes,
 )
-from bot.dialogs.engine import Button, Reply
 from bot.kernel.clock import Clock, format_local
 from bot.kernel.crypto import Cipher
 from content.texts import Texts
@@ -93,7 +93,7 @@ class DeadlineDesk:
                 )
             rows.append([Button(label[:60], button(deadline.id, "v"))])
         key = "deadline.desk.menu" if deadlines else "deadline.desk.menu_empty"
-        return Reply(t.get(key), rows)
+        return Reply(t.get(key), laid_out(rows))
 
     async def show(self, deadline_id: int) -> Reply:
         deadline = await self.repo.get(deadline_id)
@@ -148,7 +148,7 @@ class DeadlineDesk:
                 parts.append(t.raw("deadline.plan.slot", moment=moment, days=slot.days_left))
         return ", ".join(parts) or t.raw("deadline.plan.none")
 
-    def _card_buttons(self, deadline: Deadline) -> list[list[Button]]:
+    def _card_buttons(self, deadline: Deadline) -> list[Button]:
         if deadline.state not in ("draft", "open"):
             return []
         t = self.texts
@@ -176,7 +176,7 @@ class DeadlineDesk:
                     Button(t.raw("deadline.button.cancel"), button(d, "x")),
                 ]
             )
-        return rows
+        return laid_out(rows)
 
     # --------------------------------------------------------------------------- buttons
 
@@ -221,7 +221,7 @@ class DeadlineDesk:
                 [Button(t.raw("dialog.back"), button(deadline.id, "v"))],
             ]
             text = t.get("deadline.desk.confirm_cancel", id=deadline.id, title=deadline.title)
-            return DeskOutcome(redraw=Reply(text, confirm))
+            return DeskOutcome(redraw=Reply(text, laid_out(confirm)))
         if action == "xx":
             await self.service.cancel(deadline.id, staff.actor)
             return await self._redrawn(deadline.id, "deadline.desk.cancelled")
@@ -247,7 +247,9 @@ class DeadlineDesk:
         ]
         if deadline.scope is not None:
             rows.append([Button(t.raw("dialog.back"), button(d, "v"))])
-        return Reply(t.get("deadline.desk.choose_scope", id=d, title=deadline.title), rows)
+        return Reply(
+            t.get("deadline.desk.choose_scope", id=d, title=deadline.title), laid_out(rows)
+        )
 
     async def _values(self, deadline: Deadline, action: str, page: int) -> Reply:
         t = self.texts
@@ -272,7 +274,7 @@ class DeadlineDesk:
         if paging:
             rows.append(paging)
         rows.append([Button(t.raw("dialog.back"), button(deadline.id, "u"))])
-        return Reply(t.get(f"deadline.desk.choose_{column}", id=deadline.id), rows)
+        return Reply(t.get(f"deadline.desk.choose_{column}", id=deadline.id), laid_out(rows))
 
     async def _choose_scope(
         self, deadline: Deadline, action: str, arg: str, staff: Staff

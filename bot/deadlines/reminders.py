@@ -9,9 +9,9 @@ from datetime import datetime, time
 from typing import Any
 
 from bot.chat.ref import ChatRef
+from bot.chat.reply import Button, Reply
 from bot.deadlines.reminder_plan import Schedule, Slot, parse_plan
 from bot.dialogs.conversation import Finish
-from bot.dialogs.engine import Button, Reply
 from bot.kernel.clock import Clock, QuietHours, format_local
 from bot.kernel.config import Settings
 from bot.kernel.crypto import Cipher
@@ -163,10 +163,8 @@ class ReminderService:
                 left = t.raw("deadline.left.days", days=slot.days_left)
             text = t.raw("deadline.reminder.before", left=left, **params)
         buttons = [
-            [
-                Button(t.raw("deadline.button.done"), head_button(deadline.id, "done")),
-                Button(t.raw("deadline.button.help"), head_button(deadline.id, "help")),
-            ]
+            Button(t.raw("deadline.button.done"), head_button(deadline.id, "done"), 0),
+            Button(t.raw("deadline.button.help"), head_button(deadline.id, "help"), 0),
         ]
         return OutgoingMessage.from_reply(Reply(text, buttons))
 
@@ -363,7 +361,7 @@ class ReminderService:
             question=answers["question"],
         )
         label = self.texts.raw("deadline.help.answer_button")
-        buttons = [[Button(label, f"{QUESTION_PREFIX}:{question_id}")]]
+        buttons = [Button(label, f"{QUESTION_PREFIX}:{question_id}")]
         await self._to_office(
             tx, deadline_id, OutgoingMessage.from_reply(Reply(text, buttons)), PRIORITY_INTERACTIVE
         )

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.chat.ref import ChatRef
-from bot.dialogs.engine import Attachment, DialogEngine, DialogState, Incoming, Reply, StepResult
+from bot.chat.reply import Reply
+from bot.dialogs.engine import Attachment, DialogEngine, DialogState, Incoming, StepResult
 from bot.kernel.clock import Clock
 from content.schema import AttachmentsStep
 from content.texts import Texts

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.chat.ref import ChatRef, Staff
+from bot.chat.reply import Button, Reply, laid_out
 from bot.dialogs.conversation import Finish
-from bot.dialogs.engine import Button, Reply
 from bot.kernel.clock import Clock, format_local
 from content.texts import Texts
 from storage.audit import AuditLog
@@ -144,7 +144,7 @@ class InvitationService:
         if total == 1:
             return await self.issue_one(found[0].code, staff, bot_username)
         rows = [[Button(unit.name, f"{PREFIX}:n:{unit.code}")] for unit in found]
-        return Reply(self.texts.get("invite.choose", query=text, count=total), rows)
+        return Reply(self.texts.get("invite.choose", query=text, count=total), laid_out(rows))
 
     async def issue_one(self, unit_code: str, staff: Staff, bot_username: str) -> Reply:
         unit = await self.units.get(unit_code)
@@ -161,7 +161,7 @@ class InvitationService:
             link=link(bot_username, issued.code),
             expires=format_local(issued.expires_at, self.clock.tz),
         )
-        return Reply(text, [[revoke]])
+        return Reply(text, [revoke])
 
     async def revoke(self, invitation_id: int, staff: Staff | None = None) -> str:
         invitation = await self.repo.get(invitation_id)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from bot.chat.ref import ChatRef, Staff
-from bot.dialogs.engine import Button, Reply
+from bot.chat.reply import Button, Reply, laid_out
 from bot.kernel.clock import Clock, format_local
 from bot.kernel.crypto import Cipher
 from bot.kernel.outbox import PRIORITY_INTERACTIVE, Outbox, OutgoingMessage
@@ -115,13 +115,13 @@ class OfficeDesk:
         )
         return Reply(text, self._buttons(report.id))
 
-    def _buttons(self, report_id: int) -> list[list[Button]]:
+    def _buttons(self, report_id: int) -> list[Button]:
         label = self.texts.raw
         row = [
             Button(label(f"office.action.{a}"), office_button(report_id, a)) for a in OFFICE_ACTIONS
         ]
         reply = Button(label("office.action.reply"), office_button(report_id, REPLY_ACTION))
-        return [row[0:2], row[2:4], row[4:6], [reply]]
+        return laid_out([row[0:2], row[2:4], row[4:6], [reply]])
 
     async def current_view(self, report: ReportRow) -> Reply:
         body = self.cipher.decrypt_json(report.body)

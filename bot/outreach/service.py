@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.chat.ref import ChatRef
-from bot.dialogs.engine import Button, Reply
+from bot.chat.reply import Button, Reply, laid_out
 from bot.kernel.clock import Clock, QuietHours, format_date
 from bot.kernel.config import Settings
 from bot.kernel.outbox import PRIORITY_BULK, OutgoingMessage
@@ -150,7 +150,7 @@ class OutreachService:
         buttons = []
         if version == "head":
             label = t.raw("outreach.confirm_button")
-            buttons = [[Button(label, f"{CONFIRM_PREFIX}:{item.week_start.isoformat()}")]]
+            buttons = [Button(label, f"{CONFIRM_PREFIX}:{item.week_start.isoformat()}")]
         return Reply(text, buttons)
 
     def quiz(self, item: OutreachItem) -> Reply | None:
@@ -224,7 +224,7 @@ class OutreachService:
             )
         if paging:
             rows.append(paging)
-        return Reply(self.texts.get("outreach.archive"), rows)
+        return Reply(self.texts.get("outreach.archive"), laid_out(rows))
 
     async def confirm(self, chat: ChatRef, week_text: str) -> str:
         """A unit head's "used at the flag-raising session" for their unit and that week."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from bot.chat.ref import ChatRef
+from bot.chat.reply import Reply
 from bot.dialogs.conversation import Finish
-from bot.dialogs.engine import OptionPage, Reply
+from bot.dialogs.engine import OptionPage
 from bot.kernel.clock import Clock
 from content import Content
 from storage.db import Transaction

@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.chat.ref import ChatRef
+from bot.chat.reply import Reply
 from bot.dialogs.conversation import Finish
-from bot.dialogs.engine import OptionPage, Reply
+from bot.dialogs.engine import OptionPage
 from bot.kernel.clock import Clock, format_local
 from bot.kernel.crypto import Cipher
 from bot.office.review import OfficeDesk

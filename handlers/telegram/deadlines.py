@@ -8,9 +8,9 @@ from telegram import ForceReply, InputFile, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
+from bot.chat.reply import Reply
 from bot.deadlines.desk import DeskOutcome, parse_button
 from bot.deadlines.reminders import parse_head_button, parse_question_button
-from bot.dialogs.engine import Reply
 from handlers.telegram.commands import office_only
 from handlers.telegram.context import chat_of, is_private, office_button, services_of, staff_of
 from handlers.telegram.render import fit, keyboard, send

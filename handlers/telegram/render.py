@@ -9,18 +9,23 @@ from telegram.constants import MessageLimit, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.dialogs.engine import Reply
+from bot.chat.reply import Button, Reply, in_rows
 
 log = logging.getLogger(__name__)
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    if not reply.buttons:
+    return keyboard_of(reply.buttons)
+
+
+def keyboard_of(buttons: list[Button]) -> InlineKeyboardMarkup | None:
+    """The core's flat buttons in Telegram's rows, as their layout hints ask."""
+    if not buttons:
         return None
     return InlineKeyboardMarkup(
         [
             [InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
-            for row in reply.buttons
+            for row in in_rows(buttons)
         ]
     )
 

@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.chat.ref import ChatRef
-from bot.dialogs.engine import Reply
+from bot.chat.reply import Reply
 from bot.kernel.services import Services
 from handlers.telegram.commands import outside_dialogs
 from handlers.telegram.render import send
