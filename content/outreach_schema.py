@@ -111,6 +111,9 @@ class OutreachItem(BaseModel):
     title: str = Field(min_length=5, max_length=120)
     teacher: str | None = None  # Telegram HTML, to read out or adapt (300 to 600 words)
     parent: str | None = None  # Telegram HTML, at most 1,000 characters as read
+    # For heads of primary schools and kindergartens, where the week's theme is not suitable as is:
+    # what to read and what to leave out. Sent with the staff version to units of those kinds.
+    primary_note: str | None = Field(default=None, min_length=20, max_length=600)
     quiz: Quiz | None = None
     sources: list[str] = Field(default_factory=list)
 
