@@ -173,7 +173,8 @@ async def test_sticker_voice_and_photo_where_a_choice_is_expected(harness: Harne
     for send in (user.send_sticker, user.send_voice, user.send_photo):
         await send()
         reply = await user.next_reply()
-        assert "Vui lòng chọn một nút" in reply.text and "Bạn đăng ký với vai trò nào?" in reply.text
+        assert "Vui lòng chọn một nút" in reply.text
+        assert "Bạn đăng ký với vai trò nào?" in reply.text
     await user.press(TEACHER)
     assert "trường hoặc đơn vị nào" in (await user.next_reply()).text
 
