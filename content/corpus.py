@@ -62,6 +62,10 @@ def outreach_pieces(bundle: Content) -> Iterator[Piece]:
         yield Piece(f"{name} title", item.title, every, week)
         if item.teacher:
             yield Piece(f"{name} teacher", item.teacher, every, week, long=True)
+        if item.local_note:
+            yield Piece(f"{name} local_note", item.local_note, every, week)
+        if item.staff_note:
+            yield Piece(f"{name} staff_note", item.staff_note, every, week)
         if item.primary_note:
             yield Piece(f"{name} primary_note", item.primary_note, every, week)
         if item.parent:

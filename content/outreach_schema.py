@@ -51,6 +51,7 @@ TOPICS = {
     "child_abuse": "Phòng, chống xâm hại trẻ em",
     "safe_school": "Trường học “An toàn về an ninh, trật tự”",
     "fake_news": "Thông tin xấu độc, tin giả",
+    "border_trafficking": "An ninh biên giới, phòng, chống mua bán người",
     "holiday": "Nghỉ",
 }
 
@@ -117,6 +118,8 @@ class OutreachItem(BaseModel):
     primary_note: str | None = Field(default=None, min_length=20, max_length=600)
     # For staff only, shown above the text and not read out (e.g. a task for the unit's head).
     staff_note: str | None = Field(default=None, min_length=10, max_length=600)
+    # Local material from the school year's file (year.yaml: local_notes), never from the week's.
+    local_note: str | None = Field(default=None, max_length=600)
     quiz: Quiz | None = None
     sources: list[str] = Field(default_factory=list)
 
@@ -190,6 +193,8 @@ def staff_body(item: OutreachItem, texts: Texts, unit_kind: str | None = None) -
     if item.staff_note:
         parts.append(texts.raw("outreach.staff_note", note=item.staff_note))
     parts.append(item.teacher or "")
+    if item.local_note:
+        parts.append(texts.raw("outreach.local_note", note=item.local_note))
     if item.primary_note and (unit_kind is None or is_primary(unit_kind)):
         parts.append(texts.raw("outreach.primary_note", note=item.primary_note))
     return "\n\n".join(parts)
@@ -236,6 +241,8 @@ class SchoolYear(BaseModel):
     last_week: date
     holidays: list[Holiday] = Field(default_factory=list)
     after_last_week: str = Field(min_length=5, max_length=120)
+    province: str | None = None  # the province this library is deployed in (local material)
+    local_notes: dict[date, str] = Field(default_factory=dict)  # by week: after the staff text
 
     @field_validator("first_week", "last_week")
     @classmethod
@@ -330,8 +337,14 @@ def load_outreach(directory: Path) -> dict[date, OutreachItem]:
                 raise ContentError(
                     f"outreach {path.name}: file name must be {item.week_start}.yaml"
                 )
+            if item.local_note:
+                raise ContentError(f"outreach {path.name}: local_note belongs in {YEAR_FILE}")
             reason = year.off_reason(item.week_start) if year else None
-            items[item.week_start] = _day_off(item.week_start, reason) if reason else item
+            if reason:
+                item = _day_off(item.week_start, reason)
+            elif year and item.week_start in year.local_notes:
+                item = item.model_copy(update={"local_note": year.local_notes[item.week_start]})
+            items[item.week_start] = item
         if year is not None:
             for week in year.mondays():
                 reason = year.off_reason(week)
