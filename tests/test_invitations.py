@@ -53,7 +53,7 @@ async def accept(user: SimUser, code: str, unit: str) -> None:
     assert "bài tuyên truyền hằng tuần" in (await user.next_reply()).text
     await user.press("Không, cảm ơn")
     done, help_text = await user.replies(2)
-    assert f"Đã ghi nhận bạn là thủ trưởng đơn vị {unit}" in done.text
+    assert f"Đã ghi nhận thầy/cô là thủ trưởng đơn vị {unit}" in done.text
     assert "Đã hoàn thành" in help_text.text
 
 
