@@ -96,3 +96,10 @@ def test_primary_note_goes_to_primary_kinds_only(bundle):
         assert item.primary_note in staff_body(item, bundle.texts, kind)
     assert item.primary_note not in staff_body(item, bundle.texts, "THPT")
     assert item.primary_note in staff_body(item, bundle.texts, None)  # a push: labelled note
+
+
+def test_a_reporter_can_say_the_date_is_unknown_or_ongoing(bundle):
+    for dialog in ("report", "tip"):
+        step = bundle.dialogs[dialog].step("when")
+        assert step.optional, dialog  # "Bỏ qua": the office sees "—"
+        assert "vẫn đang diễn ra" in bundle.texts.template(step.prompt)
