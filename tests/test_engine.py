@@ -204,7 +204,7 @@ async def test_text_bounds(engine):
         ("31/02/2026", "không có trên lịch"),
         ("27/11/2026", "chưa đến"),
         ("hôm kia", "Chưa đúng dạng"),
-        ("01/01/2020", "quá xa"),
+        ("01/01/2020", "đã quá lâu"),
     ],
 )
 async def test_bad_dates(engine, typed, problem):

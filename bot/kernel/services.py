@@ -115,7 +115,11 @@ class Services:
             content.dialogs,
             content.texts,
             clock.today,
-            sources={"units": people.unit_options, "categories": reports.category_options},
+            sources={
+                "units": people.unit_options,
+                "schools": people.school_options,
+                "categories": reports.category_options,
+            },
         )
         conversations = Conversations(
             db,
