@@ -142,8 +142,13 @@ class ReportService:
         assert report is not None
         files = [(a["kind"], a["file_id"]) for a in evidence]
         await self.desk.announce(tx, report, body, files)
-        self.submissions.record_failure(self.keyer.key(chat.chat_id))  # counts a submission
-        self._recent[fingerprint] = now
+        key = self.keyer.key(chat.chat_id)
+
+        def remember() -> None:  # only a stored report counts, not one whose COMMIT failed
+            self.submissions.record_failure(key)  # counts a submission
+            self._recent[fingerprint] = now
+
+        tx.after_commit(remember)
         if anonymous:
             received = self.texts.get("tip.received", code=code, passphrase=passphrase)
             return Finish([Reply(received)], next_dialog="receipt")
