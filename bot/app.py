@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
@@ -29,18 +30,23 @@ REMINDERS_EVERY = timedelta(minutes=1)
 RETENTION_EVERY = timedelta(days=1)  # a daily purge; idempotent, so a restart may run it again
 PROGRESS_EVERY = timedelta(seconds=10)  # the office group takes 20 messages a minute
 TRANSPORT_KEY = "outbox_transport"
+REQUESTS_KEY = "http_requests"
 
 
 def build_application(services: Services) -> Application:
     """A ready-to-start Application with every handler registered and the outbox sender."""
     settings = services.settings
+    requests = [
+        AiohttpRequest(connection_pool_size=64, media_timeout=120.0),
+        AiohttpRequest(connection_pool_size=2),
+    ]
     app = (
         ApplicationBuilder()
         .token(settings.bot_token.get_secret_value())
         .base_url(f"{settings.api_base_url}/bot")
         .base_file_url(f"{settings.api_base_url}/file/bot")
-        .request(AiohttpRequest(connection_pool_size=64, media_timeout=120.0))
-        .get_updates_request(AiohttpRequest(connection_pool_size=2))
+        .request(requests[0])
+        .get_updates_request(requests[1])
         .concurrent_updates(settings.concurrent_updates)
         # Replies to a person who is waiting are not paced to the broadcast limit (the outbox
         # paces everything proactive); groups keep Telegram's 20 a minute; a 429 is retried.
@@ -48,6 +54,7 @@ def build_application(services: Services) -> Application:
         .build()
     )
     app.bot_data[SERVICES_KEY] = services
+    app.bot_data[REQUESTS_KEY] = requests
     transport = TelegramTransport(make_outbox_bot(settings))
     app.bot_data[TRANSPORT_KEY] = transport
     services.sender = _sender(services, transport)
@@ -115,8 +122,10 @@ async def start_bot(app: Application, services: Services) -> None:
         await app.initialize()
         await handlers.publish_commands(app, services)
     except InvalidToken:
+        await _release_requests(app)
         raise StartupError("cli.bad_token", api=api) from None
     except NetworkError as exc:
+        await _release_requests(app)
         raise StartupError("cli.unreachable", api=api, detail=type(exc).__name__) from None
     await app.bot_data[TRANSPORT_KEY].start()
     assert services.sender is not None
@@ -142,6 +151,12 @@ async def start_bot(app: Application, services: Services) -> None:
             name="announcement-progress",
         )
     await _start_receiving(app, services.settings)
+
+
+async def _release_requests(app: Application) -> None:
+    """Close the HTTP sessions of an application whose start failed (shutdown() skips them)."""
+    requests: list[AiohttpRequest] = app.bot_data.get(REQUESTS_KEY, [])
+    await asyncio.gather(*(request.shutdown() for request in requests), return_exceptions=True)
 
 
 async def stop_bot(app: Application) -> None:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
+from bot.kernel.config import Settings, describe_errors
+from bot.kernel.startup import configure_logging
 from sandbox.telegram import SimUser
 from storage.db import Database
 from tests.conftest import CLERK_ID, OFFICE_CHAT_ID, Harness
+from tests.test_config import run_antq
 from tests.test_reports import CODE, walk_to_evidence
 
 
@@ -89,3 +94,103 @@ async def test_f1_f21_a_report_whose_commit_failed_is_stored_on_the_retry(
     received = await user.next_reply()
     assert "Đã tiếp nhận tin báo" in received.text and CODE.search(received.text)
     assert await count_reports(harness) == 1
+
+
+# ------------------------------------------------- F3, F17, F10: configuration and logging
+
+
+def test_f3_webhook_mode_without_a_secret_is_refused(monkeypatch: pytest.MonkeyPatch, bundle):
+    monkeypatch.setenv("ANTQ_MODE", "webhook")
+    monkeypatch.setenv("ANTQ_WEBHOOK_URL", "https://antq.example.gov.vn/telegram")
+    with pytest.raises(ValidationError) as caught:
+        Settings(_env_file=None)
+    assert describe_errors(caught.value, bundle.texts) == [
+        "ANTQ: " + bundle.texts.get("config.error.webhook_needs_secret")
+    ]
+    monkeypatch.setenv("ANTQ_WEBHOOK_SECRET", "short")
+    with pytest.raises(ValidationError, match="webhook_secret"):
+        Settings(_env_file=None)
+    monkeypatch.setenv("ANTQ_WEBHOOK_SECRET", "a-long_random-Secret-0123")
+    assert Settings(_env_file=None).webhook_secret is not None
+
+
+def test_f3_antq_run_in_webhook_mode_without_a_secret_exits_2(tmp_path: Path):
+    result = run_antq(
+        "run",
+        env={
+            "ANTQ_BOT_TOKEN": "123456:abcdefGHIJ",
+            "ANTQ_MODE": "webhook",
+            "ANTQ_WEBHOOK_URL": "https://antq.example.gov.vn/telegram",
+            "ANTQ_DATABASE_PATH": str(tmp_path / "antq.db"),
+        },
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert "ANTQ_WEBHOOK_SECRET" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "worded"),
+    [
+        ("ANTQ_LOG_LEVEL", "VERBOSE", "DEBUG, INFO"),
+        ("ANTQ_LOG_LEVEL", "5", "DEBUG, INFO"),
+        ("ANTQ_UNCLAIMED_AFTER_HOURS", "inf", "hữu hạn"),
+        ("ANTQ_URGENT_UNCLAIMED_AFTER_HOURS", "1e300", "quá lớn"),
+    ],
+)
+def test_f17_bad_values_are_refused_by_validation(
+    monkeypatch: pytest.MonkeyPatch, bundle, name: str, value: str, worded: str
+):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError) as caught:
+        Settings(_env_file=None)
+    [line] = describe_errors(caught.value, bundle.texts)
+    assert line.startswith(f"{name}: ") and worded in line
+
+
+def test_f17_every_bad_setting_is_exit_2_and_worded_lines_without_traceback(tmp_path: Path):
+    base = {"ANTQ_DATABASE_PATH": str(tmp_path / "antq.db")}
+    token = {"ANTQ_BOT_TOKEN": "123456:abcdefGHIJ", "ANTQ_API_BASE_URL": "http://127.0.0.1:9"}
+    (tmp_path / "keydir").mkdir()
+    cases: list[tuple[tuple[str, ...], dict[str, str], str]] = [
+        (("run",), {**token, "ANTQ_LOG_LEVEL": "VERBOSE"}, "ANTQ_LOG_LEVEL"),
+        (("run",), {**token, "ANTQ_UNCLAIMED_AFTER_HOURS": "inf"}, "ANTQ_UNCLAIMED_AFTER_HOURS"),
+        (("export", "--from", "01/01/0001", "x.xlsx"), {}, "Ngày không hợp lệ"),
+        (("export", "--from", "01/09/2026", "--to", "31/12/9999", "x.xlsx"), {}, "Ngày"),
+        (("export", str(tmp_path / "nonexistent" / "x.xlsx")), {}, "không tồn tại"),
+        (("export", "x.xlsx"), {"ANTQ_DATA_KEY_FILE": str(tmp_path / "keydir")}, "keydir"),
+    ]
+    for args, env, expected in cases:
+        result = run_antq(*args, env={**base, **env}, cwd=tmp_path)
+        assert result.returncode == 2, (args, env, result.stderr)
+        assert expected in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr and "Không mở được cơ sở" not in result.stderr
+
+
+def test_f17_an_env_file_not_in_utf8_is_one_line(tmp_path: Path):
+    (tmp_path / ".env").write_bytes("ANTQ_ORG_NAME=Sở Giáo dục\n".encode("cp1258", "replace"))
+    result = run_antq("run", env={}, cwd=tmp_path)
+    assert result.returncode == 2 and "UTF-8" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_f17_an_unreachable_api_leaves_no_unclosed_session(tmp_path: Path):
+    env = {
+        "ANTQ_BOT_TOKEN": "123456:abcdefGHIJ",
+        "ANTQ_API_BASE_URL": "http://127.0.0.1:9",
+        "ANTQ_DATABASE_PATH": str(tmp_path / "antq.db"),
+    }
+    result = run_antq("run", env=env, cwd=tmp_path)
+    assert result.returncode == 1 and "Không kết nối được" in result.stderr
+    assert "Unclosed" not in result.stderr and "ERROR" not in result.stderr
+
+
+def test_f10_pillow_never_logs_below_warning(caplog: pytest.LogCaptureFixture):
+    configure_logging("DEBUG")
+    try:
+        assert logging.getLogger("PIL.TiffImagePlugin").getEffectiveLevel() == logging.WARNING
+        with caplog.at_level(logging.DEBUG):
+            logging.getLogger("PIL.TiffImagePlugin").debug("tag: Artist (315) value: b'Tran'")
+        assert "Artist" not in caplog.text
+    finally:
+        logging.getLogger().setLevel(logging.WARNING)

@@ -156,15 +156,16 @@ def _read_key_file(path: Path) -> Cipher:
         fd = os.open(path, os.O_RDONLY)
     except OSError as exc:
         raise _file_error(path, exc) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # checked before fdopen, which refuses a folder
+        os.close(fd)
+        raise KeyFileError(
+            f"{path}: not a regular file",
+            "security.key.file_unreadable",
+            path=path,
+            detail="not a regular file",
+        )
     with os.fdopen(fd, "rb") as handle:
         info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise KeyFileError(
-                f"{path}: not a regular file",
-                "security.key.file_unreadable",
-                path=path,
-                detail="not a regular file",
-            )
         if os.name == "posix" and info.st_mode & 0o077:
             mode = oct(stat.S_IMODE(info.st_mode))[2:]
             raise KeyFileError(

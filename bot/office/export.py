@@ -55,9 +55,15 @@ def school_year(today: date) -> tuple[date, date]:
     return date(year, 9, 1), date(year + 1, 8, 31)
 
 
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # beyond these a date is a typo, and overflows UTC arithmetic
+
+
 def parse_day(text: str) -> date:
-    """DD/MM/YYYY as people write it; ValueError otherwise."""
-    return datetime.strptime(text.strip(), "%d/%m/%Y").date()
+    """DD/MM/YYYY as people write it, in 2000..2100; ValueError otherwise."""
+    day = datetime.strptime(text.strip(), "%d/%m/%Y").date()
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValueError(f"{text.strip()}: {FIRST_YEAR}..{LAST_YEAR}")
+    return day
 
 
 @dataclass
