@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
+from typing import Any
 
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.ext._utils import webhookhandler
+from tornado.httpserver import HTTPServer
 
 import handlers.telegram as handlers
 from bot.kernel.config import Mode, Settings
@@ -31,6 +34,7 @@ RETENTION_EVERY = timedelta(days=1)  # a daily purge; idempotent, so a restart m
 PROGRESS_EVERY = timedelta(seconds=10)  # the office group takes 20 messages a minute
 TRANSPORT_KEY = "outbox_transport"
 REQUESTS_KEY = "http_requests"
+WEBHOOK_MAX_BODY = 1 << 20  # an update is a few KB; Telegram's largest are far below 1 MB
 
 
 def build_application(services: Services) -> Application:
@@ -174,9 +178,21 @@ async def stop_bot(app: Application) -> None:
     await app.shutdown()
 
 
+class _BoundedHTTPServer(HTTPServer):
+    """Tornado's server with a small body limit: a longer POST is refused from its headers.
+
+    Its default of 100 MB is buffered in full before the secret is even checked.
+    """
+
+    def initialize(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["max_body_size"] = WEBHOOK_MAX_BODY
+        super().initialize(*args, **kwargs)
+
+
 async def _start_receiving(app: Application, settings: Settings) -> None:
     assert app.updater is not None
     if settings.mode is Mode.WEBHOOK:
+        webhookhandler.HTTPServer = _BoundedHTTPServer  # type: ignore[misc]
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
         url_path = (settings.webhook_url or "").split("://", 1)[-1].partition("/")[2]
         await app.updater.start_webhook(

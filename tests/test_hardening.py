@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 from pathlib import Path
@@ -194,3 +195,26 @@ def test_f10_pillow_never_logs_below_warning(caplog: pytest.LogCaptureFixture):
         assert "Artist" not in caplog.text
     finally:
         logging.getLogger().setLevel(logging.WARNING)
+
+
+# ------------------------------------------------------------------- F16: bounded webhook
+
+
+async def test_f16_a_huge_webhook_body_is_refused_from_its_headers(webhook_harness: Harness):
+    assert webhook_harness.services is not None
+    settings = webhook_harness.services.settings
+    reader, writer = await asyncio.open_connection(settings.webhook_host, settings.webhook_port)
+    try:
+        writer.write(
+            b"POST /telegram HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 90000000\r\n\r\n{"
+        )
+        await writer.drain()
+        # refused at once: the server does not wait for (or buffer) the 90 MB
+        answer = await asyncio.wait_for(reader.read(200), timeout=5)
+        assert answer == b"" or answer.startswith(b"HTTP/1.1 400")
+    finally:
+        writer.close()
+    user = await webhook_harness.user("Minh")  # and the bot still works
+    await user.send("/start")
+    assert (await user.next_reply()).text
