@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -86,6 +87,8 @@ class Database:
     async def open(cls, path: Path | str) -> Database:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():  # people's data: owner-only (SQLite gives its -wal and -shm the same)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         writer = await _connect(path)
         db = cls(writer, writer, path)
         try:

@@ -4,19 +4,33 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from pydantic import ValidationError
 
+from bot.dialogs.engine import DialogEngine
+from bot.invitations.export import write_files
+from bot.invitations.service import Issued
+from bot.kernel.clock import ManualClock
 from bot.kernel.config import Settings, describe_errors
+from bot.kernel.crypto import Cipher
 from bot.kernel.startup import configure_logging
+from bot.office.export_desk import ExportDesk
+from content.schema import DialogSpec
 from sandbox.telegram import SimUser
 from storage.db import Database
-from tests.conftest import CLERK_ID, OFFICE_CHAT_ID, Harness
+from storage.reports import ReportRepository
+from storage.units import Unit, UnitRepository
+from tests.conftest import CLERK_ID, OFFICE_CHAT_ID, TZ, Harness
 from tests.test_config import run_antq
+from tests.test_engine import SPEC, TODAY, press, text, units_source
 from tests.test_reports import CODE, walk_to_evidence
 
 
@@ -218,3 +232,75 @@ async def test_f16_a_huge_webhook_body_is_refused_from_its_headers(webhook_harne
     user = await webhook_harness.user("Minh")  # and the bot still works
     await user.send("/start")
     assert (await user.next_reply()).text
+
+
+# ------------------------------------- F5, F18, F20: control characters, owner-only files
+
+
+async def test_f5_f18_control_characters_never_break_an_export_and_files_are_owner_only(
+    tmp_path: Path, bundle
+):
+    db = await Database.open(tmp_path / "antq.db")
+    cipher = Cipher([Cipher.generate_key()])
+    try:
+        await UnitRepository(db).upsert_all([Unit("A", "Trường\x01 A\x0b", "THPT", "Xã\x1b")])
+        body = {"what": "Word\x0bdán\x1b[31m vào", "where": "Cổng\x00", "people": "\x08"}
+        async with db.transaction() as tx:
+            await ReportRepository(db).insert(
+                tx, code="AAAA-1111", anonymous=False, channel="telegram", chat_id=5,
+                category="co_bac", unit_code="A", body=cipher.encrypt_json(body),
+                passphrase_hash=None, now=datetime(2026, 10, 2, 8, 30, tzinfo=TZ),
+            )  # fmt: skip
+        desk = ExportDesk(db, bundle, cipher, ManualClock(TZ, datetime(2026, 12, 1, tzinfo=TZ)))
+        period = desk.period("01/09/2026", "30/11/2026")
+        old_umask = os.umask(0o022)
+        try:
+            result = await desk.write(period, tmp_path / "out.xlsx", "cli")
+            csv_result = await desk.write(period, tmp_path / "out.xlsx", "cli", as_csv=True)
+        finally:
+            os.umask(old_umask)
+        for path in [*result.files, *csv_result.files, db.path]:
+            assert path.stat().st_mode & 0o077 == 0, path
+        book = openpyxl.load_workbook(result.files[0])
+        cells = [c for row in book.worksheets[0].iter_rows(values_only=True) for c in row]
+        assert "Worddán[31m vào" in cells
+        assert not any(isinstance(c, str) and ILLEGAL_CHARACTERS_RE.search(c) for c in cells)
+    finally:
+        await db.close()
+
+
+def test_f5_the_invitations_file_takes_a_unit_name_with_control_characters(tmp_path: Path, bundle):
+    issued = [
+        Issued(Unit("A\x02", "Trường\x01 A\x0b", "THPT", "Xã\x1b"), "c0de", 1, datetime.now(UTC))
+    ]
+    xlsx, _ = write_files(issued, "antq_bot", tmp_path / "moi.xlsx", bundle.texts, TZ)
+    rows = list(openpyxl.load_workbook(xlsx).active.iter_rows(values_only=True))
+    assert rows[1][:4] == ("A", "Trường A", "THPT", "Xã")
+
+
+@pytest.fixture
+def demo_engine(bundle) -> DialogEngine:
+    keys = ("kind", "kind_label", "a", "b", "what", "what_label", "when", "when_label")
+    extra = {f"t.{key}": f"<{key}>" for key in keys}
+    spec = DialogSpec.model_validate(SPEC)
+    texts = bundle.texts.with_extra(extra)
+    return DialogEngine({"demo": spec}, texts, lambda: TODAY, sources={"units": units_source})
+
+
+async def test_f5_f20_dialog_text_loses_control_characters_and_invisible_text_is_refused(
+    demo_engine: DialogEngine,
+):
+    engine = demo_engine
+    start = await engine.start("demo")
+    state = (await engine.step(start.state, press(start, "<a>"))).state
+    assert state is not None and state.step == "what"
+    for invisible in (
+        "a" + "\u200b" * 10,
+        "a" + "".join(chr(c) for c in range(1, 12)),
+        "a" + "\u202e\u200b\u2066\u200d\u2069\u200c\u202a\u202b\u202c\u202d\u200e\u200f",
+    ):
+        refused = await engine.step(state.model_copy(deep=True), text(invisible))
+        assert refused.state is not None and refused.state.step == "what", repr(invisible)
+    accepted = await engine.step(state, text("Chuyện\x0bxảy ra \u202eở cổng\x1b trường"))
+    assert accepted.state is not None and accepted.state.step == "when"
+    assert accepted.state.answers["what"] == "Chuyện\nxảy ra ở cổng trường"
