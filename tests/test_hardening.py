@@ -23,6 +23,7 @@ from bot.kernel.config import Settings, describe_errors
 from bot.kernel.crypto import Cipher
 from bot.kernel.startup import configure_logging
 from bot.office.export_desk import ExportDesk
+from bot.units.importer import parse_units_file
 from content.schema import DialogSpec
 from sandbox.telegram import SimUser
 from storage.db import Database
@@ -304,3 +305,44 @@ async def test_f5_f20_dialog_text_loses_control_characters_and_invisible_text_is
     accepted = await engine.step(state, text("Chuyện\x0bxảy ra \u202eở cổng\x1b trường"))
     assert accepted.state is not None and accepted.state.step == "when"
     assert accepted.state.answers["what"] == "Chuyện\nxảy ra ở cổng trường"
+
+
+# ----------------------------------------------------------------- F19: unit import caps
+
+UNITS_HEADER = "Mã đơn vị,Tên đơn vị,Loại hình,Địa bàn\n"
+
+
+def test_f19_unit_import_refuses_control_characters_in_names(tmp_path: Path):
+    path = tmp_path / "units.csv"
+    path.write_text(UNITS_HEADER + "A1,Trường\x01\x0b A,THPT,Xã\x1b A\n", encoding="utf-8")
+    result = parse_units_file(path)
+    assert result.units == []
+    assert {(p.line, p.field, p.reason_key) for p in result.problems} == {
+        (2, "name", "units_import.problem.control_char"),
+        (2, "area", "units_import.problem.control_char"),
+    }
+
+
+def test_f19_unit_import_has_a_size_cap_and_a_row_cap(tmp_path: Path):
+    big = tmp_path / "big.csv"
+    with big.open("w", encoding="utf-8") as out:
+        out.write(UNITS_HEADER)
+        line = "X{},Trường " + "Một Hai Ba " * 20 + ",THPT,Xã A\n"
+        for number in range(30_000):
+            out.write(line.format(number))
+    assert big.stat().st_size > 5_000_000
+    [problem] = parse_units_file(big).problems
+    assert problem.reason_key == "units_import.problem.too_big"
+    many = tmp_path / "many.csv"
+    many.write_text(
+        UNITS_HEADER + "".join(f"X{n},Trường {n},THPT,Xã A\n" for n in range(10_020)),
+        encoding="utf-8",
+    )
+    [problem] = parse_units_file(many).problems
+    assert problem.reason_key == "units_import.problem.too_many_rows"
+    fine = tmp_path / "fine.csv"
+    fine.write_text(
+        UNITS_HEADER + "".join(f"X{n},Trường {n},THPT,Xã A\n" for n in range(3_000)),
+        encoding="utf-8",
+    )
+    assert len(parse_units_file(fine).units) == 3_000
