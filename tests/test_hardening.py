@@ -6,7 +6,7 @@ import asyncio
 import logging
 import os
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from storage.units import Unit, UnitRepository
 from tests.conftest import CLERK_ID, OFFICE_CHAT_ID, TZ, Harness
 from tests.test_config import run_antq
 from tests.test_engine import SPEC, TODAY, press, text, units_source
+from tests.test_outreach import SUNDAY_EVENING, WEEK, add_people
 from tests.test_reports import CODE, walk_to_evidence
 
 
@@ -346,3 +347,29 @@ def test_f19_unit_import_has_a_size_cap_and_a_row_cap(tmp_path: Path):
         encoding="utf-8",
     )
     assert len(parse_units_file(fine).units) == 3_000
+
+
+# ------------------------------------------------------ F9: confirmations of pushed weeks
+
+
+async def test_f9_a_head_confirms_only_weeks_pushed_to_them_up_to_the_current_week(
+    harness: Harness,
+):
+    [(head, _)] = await add_people(harness, ["head"])
+    harness.clock.set(SUNDAY_EVENING)
+    assert harness.services is not None
+    await harness.services.outreach.tick()
+    pushed = await head.next_reply(15)
+    for future in ("2026-09-14", "2026-09-21", "2027-05-10"):
+        forged = await head.callback_answer(await head.press_data(pushed.message_id, f"w:{future}"))
+        assert "chưa được gửi đến" in forged["text"], future
+    answer = await head.callback_answer(await head.press("✅ Đã phổ biến tại buổi chào cờ"))
+    assert "Đã ghi nhận" in answer["text"]
+    harness.clock.set(datetime(2026, 9, 22, 10, 0, tzinfo=TZ))  # no push of 14/09 reached them
+    skipped = await head.callback_answer(await head.press_data(pushed.message_id, "w:2026-09-14"))
+    assert "chưa được gửi đến" in skipped["text"]
+    current = await head.callback_answer(await head.press_data(pushed.message_id, "w:2026-09-21"))
+    assert "Đã ghi nhận" in current["text"]  # this week's, as /tuannay shows it
+    confirmed = harness.services.outreach.repo.confirmed_units
+    assert await confirmed(WEEK) == {"THPT-DX01"}
+    assert await confirmed(date(2026, 9, 14)) == set()
