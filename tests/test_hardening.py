@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import random
 import sqlite3
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -373,3 +374,75 @@ async def test_f9_a_head_confirms_only_weeks_pushed_to_them_up_to_the_current_we
     confirmed = harness.services.outreach.repo.confirmed_units
     assert await confirmed(WEEK) == {"THPT-DX01"}
     assert await confirmed(date(2026, 9, 14)) == set()
+
+
+# ------------------------------------------- F13: forged callback data and odd arguments
+
+ODD_NUMBERS = [
+    "²",
+    "١",
+    "٣٤",
+    "99999999999999999999999",
+    "9" * 19,
+    "-1",
+    "0",
+    "",
+    " 1",
+    "1 ",
+    "1\x00",
+]
+PREFIXES = ["r", "a", "dl", "dq", "iv", "w", "o", "op", "dr", "d", "x", ""]
+WORDS = ["spam", "ok", "v", "done", "help", "y", "received", "n", "zp", "z", "uk", "uks", "ua"]
+
+
+def forged_data(rng: random.Random) -> str:
+    """Callback data of any shape: known prefixes with odd numbers, words and random text."""
+    parts = [rng.choice(PREFIXES)]
+    for _ in range(rng.randint(0, 4)):
+        kind = rng.random()
+        if kind < 0.4:
+            parts.append(rng.choice(ODD_NUMBERS))
+        elif kind < 0.7:
+            parts.append(rng.choice(WORDS))
+        else:
+            alphabet = "0123456789:²١-_ aZđ'\";%\u202e"
+            parts.append("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))))
+    return ":".join(parts)[:64]
+
+
+async def test_f13_forged_callback_data_of_any_shape_never_raises(
+    harness: Harness, office: SimUser, caplog: pytest.LogCaptureFixture
+):
+    user = await harness.user("Lan")
+    await user.send("/start")
+    private = await user.next_reply()
+    await office.send("/hanchot", chat_id=OFFICE_CHAT_ID)
+    card = await office.next_reply(chat_id=OFFICE_CHAT_ID)
+    rng = random.Random(13)
+    fixed = [f"{p}:{n}:{w}" for p in PREFIXES for n in ODD_NUMBERS[:5] for w in ("spam", "v")]
+    samples = fixed + [forged_data(rng) for _ in range(150)]
+    with caplog.at_level(logging.ERROR, logger="handlers.telegram.errors"):
+        for data in samples:
+            for who, message, chat in ((office, card, OFFICE_CHAT_ID), (user, private, None)):
+                pressed = await who.press_data(message.message_id, data, chat_id=chat)
+                answer = await who.callback_answer(pressed)
+                assert answer["answered"], data
+        assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_f13_odd_admin_arguments_get_a_worded_answer(
+    harness: Harness, office: SimUser, caplog: pytest.LogCaptureFixture
+):
+    commands = [
+        "/hanchot 99999999999999999999999",
+        "/hanchot ²",
+        "/thongke 01/01/0001 31/12/9999",
+        "/xuat 01/01/0001",
+        "/xuat 01/09/2026 31/12/9999",
+    ]
+    with caplog.at_level(logging.ERROR, logger="handlers.telegram.errors"):
+        for command in commands:
+            await office.send(command, chat_id=OFFICE_CHAT_ID)
+            reply = await office.next_reply(chat_id=OFFICE_CHAT_ID)
+            assert "sự cố" not in (reply.text or ""), command
+        assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from bot.dialogs.engine import Button, Reply
 from bot.kernel.clock import Clock
+from bot.kernel.hygiene import parse_id
 from bot.kernel.outbox import PRIORITY_REMINDER, OutgoingMessage
 from content.texts import Texts
 from storage.announcements import Announcement, AnnouncementRepository
@@ -46,7 +47,7 @@ def button(announcement_id: int, action: str, arg: str = "") -> str:
 
 def parse_button(data: str | None) -> tuple[int, str, str] | None:
     parts = (data or "").split(":")
-    if len(parts) != 4 or parts[0] != PREFIX or not parts[1].isdigit():
+    if len(parts) != 4 or parts[0] != PREFIX or parse_id(parts[1]) is None:
         return None
     return int(parts[1]), parts[2], parts[3]
 
@@ -122,14 +123,15 @@ class AnnouncementService:
         if action == "r" and arg in AUDIENCES:
             await self.repo.set_audience(announcement_id, arg, None)
             return Outcome(redraw=await self._area_choice(announcement_id, 0))
-        if action == "zp" and arg.isdigit():
-            return Outcome(redraw=await self._area_choice(announcement_id, int(arg)))
+        page = parse_id(arg)
+        if action == "zp" and page is not None:
+            return Outcome(redraw=await self._area_choice(announcement_id, page))
         if action == "z" and announcement.audience:
             areas = await self.repo.areas()
             if arg == ALL_AREAS:
                 area = None
-            elif arg.isdigit() and int(arg) < len(areas):
-                area = areas[int(arg)]
+            elif page is not None and page < len(areas):
+                area = areas[page]
             else:
                 return Outcome(self.texts.get("announce.unknown"))
             await self.repo.set_audience(announcement_id, announcement.audience, area)

@@ -44,3 +44,11 @@ def create_private(path: Path) -> None:
     """An empty owner-only file at `path`, for a writer that then opens it by name."""
     with open(path, "wb", opener=private_opener):
         pass
+
+
+_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only ('²'.isdigit() is true), below 2**63
+
+
+def parse_id(text: str | None) -> int | None:
+    """A row id or page number from a button or an argument; None for anything else."""
+    return int(text) if text is not None and _ID.fullmatch(text) else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from bot.kernel.clock import Clock, format_local
+from bot.kernel.hygiene import parse_id
 from content import ContentError, Texts
 from storage.audit import AuditEntry, AuditLog
 from storage.db import Database
@@ -54,7 +55,7 @@ class AuditText:
     def ref(self, reference: str) -> str:
         """'deadline:7' as people read it (hạn chót #7); codes of reports and units as they are."""
         kind, _, number = reference.partition(":")
-        if kind in REFERENCES and number.isdigit():
+        if kind in REFERENCES and parse_id(number) is not None:
             return self.texts.raw(f"audit.ref.{kind}", id=number)
         return reference
 
