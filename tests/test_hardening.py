@@ -7,6 +7,7 @@ import logging
 import os
 import random
 import sqlite3
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import openpyxl
 import pytest
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from pydantic import ValidationError
+from telegram import Update
 
 from bot.dialogs.engine import DialogEngine
 from bot.invitations.export import write_files
@@ -26,6 +28,7 @@ from bot.kernel.startup import configure_logging
 from bot.office.export_desk import ExportDesk
 from bot.units.importer import parse_units_file
 from content.schema import DialogSpec
+from handlers.telegram.dedupe import RecentUpdates
 from sandbox.telegram import SimUser
 from storage.db import Database
 from storage.reports import ReportRepository
@@ -446,3 +449,37 @@ async def test_f13_odd_admin_arguments_get_a_worded_answer(
             reply = await office.next_reply(chat_id=OFFICE_CHAT_ID)
             assert "sự cố" not in (reply.text or ""), command
         assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+# ------------------------------------------------------ F12: updates deduplicated by id
+
+
+async def test_f12_the_same_update_delivered_twice_is_handled_once(harness: Harness):
+    user = await harness.user("Lan")
+    assert harness.app is not None
+    sender = {"id": user.id, "is_bot": False, "first_name": "Lan"}
+    raw = {
+        "update_id": 987654,
+        "message": {
+            "message_id": 4242,
+            "date": int(time.time()),
+            "chat": {"id": user.id, "type": "private", "first_name": "Lan"},
+            "from": sender,
+            "text": "/trogiup",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 8}],
+        },
+    }
+    for _ in range(2):  # as after a webhook timeout, or polling after a crash
+        await harness.app.update_queue.put(Update.de_json(raw, harness.app.bot))
+    first = await user.next_reply()
+    assert "/baocao" in first.text
+    await asyncio.sleep(0.5)
+    replies = [m for m in await user.transcript() if m["from_bot"]]
+    assert len(replies) == 1
+
+
+def test_f12_the_memory_of_update_ids_is_bounded():
+    recent = RecentUpdates(size=3)
+    assert [recent.first_time(i) for i in (1, 2, 1, 3, 4)] == [True, True, False, True, True]
+    assert recent.first_time(1)  # forgotten: the oldest go first
+    assert not recent.first_time(4)
