@@ -15,7 +15,7 @@ from typing import Any
 import openpyxl
 import pytest
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from telegram import Update
 
 from bot.dialogs.engine import DialogEngine
@@ -483,3 +483,32 @@ def test_f12_the_memory_of_update_ids_is_bounded():
     assert [recent.first_time(i) for i in (1, 2, 1, 3, 4)] == [True, True, False, True, True]
     assert recent.first_time(1)  # forgotten: the oldest go first
     assert not recent.first_time(4)
+
+
+# -------------------------------------------------------- F14: key rotation keeps dialogs
+
+
+async def test_f14_rotating_the_data_key_keeps_an_open_dialog(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+):
+    user = await harness.user("Lan")
+    await user.send("/baocao")
+    await user.replies(3)
+    await user.press("Lừa đảo qua mạng")
+    await user.next_reply()
+    old_key = harness.database.with_suffix(".key").read_text().strip()
+    new_key = Cipher.generate_key()
+    plain = harness.settings
+
+    def rotated() -> Settings:
+        return plain().model_copy(update={"data_key": SecretStr(f"{new_key},{old_key}")})
+
+    monkeypatch.setattr(harness, "settings", rotated)
+    await harness.restart()
+    await user.send("Có người gọi điện cho phụ huynh nói con bị tai nạn, yêu cầu chuyển tiền.")
+    where = await user.next_reply()
+    assert "Nơi khác (tôi sẽ mô tả)" in where.labels  # the dialog went on: nothing was lost
+    assert harness.services is not None
+    rows = await harness.services.db.fetch_all("SELECT owner FROM dialog_states")
+    owner = Cipher([new_key]).pseudonym(f"telegram:{user.id}")
+    assert [row[0] for row in rows] == [owner]  # re-filed under the new key, no orphan left

@@ -63,8 +63,10 @@ class Cipher:
             raise ValueError("a Cipher needs at least one key")
         self._fernet = MultiFernet([Fernet(key) for key in keys])
         self._count = len(keys)
-        first = keys[0].encode("ascii") if isinstance(keys[0], str) else keys[0]
-        self._pseudonym_key = hashlib.sha256(b"antq-pseudonym\x00" + first).digest()
+        raw = [key.encode("ascii") if isinstance(key, str) else key for key in keys]
+        # one per key, so that rows filed under an older key are found again after rotation
+        self._pseudonym_keys = [hashlib.sha256(b"antq-pseudonym\x00" + key).digest() for key in raw]
+        self._pseudonym_key = self._pseudonym_keys[0]
 
     def __repr__(self) -> str:
         return f"Cipher({self._count} key{'s' if self._count != 1 else ''})"
@@ -91,6 +93,13 @@ class Cipher:
         Keys rows that must be found again by chat, without the chat id being in the file.
         """
         return hmac.new(self._pseudonym_key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def former_pseudonyms(self, text: str) -> list[str]:
+        """The pseudonyms `text` had under the older keys, to re-file what was kept under them."""
+        return [
+            hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+            for key in self._pseudonym_keys[1:]
+        ]
 
     def rotate(self, token: str) -> str:
         """The same plaintext encrypted again with the first key (after adding a new key)."""
