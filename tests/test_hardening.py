@@ -8,7 +8,7 @@ import os
 import random
 import sqlite3
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from pydantic import SecretStr, ValidationError
 from telegram import Update
 
+from bot.dialogs.conversation import ChatRef
 from bot.dialogs.engine import DialogEngine
 from bot.invitations.export import write_files
 from bot.invitations.service import Issued
@@ -37,7 +38,7 @@ from tests.conftest import CLERK_ID, OFFICE_CHAT_ID, TZ, Harness
 from tests.test_config import run_antq
 from tests.test_engine import SPEC, TODAY, press, text, units_source
 from tests.test_outreach import SUNDAY_EVENING, WEEK, add_people
-from tests.test_reports import CODE, walk_to_evidence
+from tests.test_reports import CODE, submit_tip, walk_to_evidence
 
 
 @pytest.fixture
@@ -512,3 +513,71 @@ async def test_f14_rotating_the_data_key_keeps_an_open_dialog(
     rows = await harness.services.db.fetch_all("SELECT owner FROM dialog_states")
     owner = Cipher([new_key]).pseudonym(f"telegram:{user.id}")
     assert [row[0] for row in rows] == [owner]  # re-filed under the new key, no orphan left
+
+
+# -------------------------------------------- F7, F11: /tracuu limits and the newest reply
+
+
+async def look_up(user: SimUser, code: str, passphrase: str) -> str:
+    await user.send("/tracuu")
+    await user.next_reply()
+    await user.send(code)
+    asked = await user.next_reply()
+    if "mật khẩu" not in asked.text:
+        return asked.text
+    await user.send(passphrase)
+    shown = (await user.next_reply()).text
+    if "Tình trạng" in shown:
+        await user.next_reply()  # "Bạn muốn làm gì tiếp?"
+    return shown
+
+
+async def test_f7_others_failures_never_lock_out_a_correct_code_and_passphrase(
+    harness: Harness, office: SimUser, caplog: pytest.LogCaptureFixture
+):
+    tipster = await harness.user("Phụng")
+    code, passphrase = await submit_tip(tipster)
+    assert harness.services is not None
+    service = harness.services.reports
+    with caplog.at_level(logging.WARNING, logger="bot.reports.service"):
+        for attacker in range(40):  # forty accounts, five wrong codes each
+            for _ in range(5):
+                service._lookup_failed(ChatRef("telegram", 7_000_000_000 + attacker))
+    assert "wrong codes" in caplog.text  # the office's operator is alerted instead
+    shown = await look_up(tipster, code, passphrase)
+    assert code in shown and "thử lại sau" not in shown
+    await tipster.send("/huy")
+    await tipster.next_reply()
+    for attacker in range(10):  # wrong passphrases for this one code, from ten chats
+        service._lookup_failed(ChatRef("telegram", 7_100_000_000 + attacker), code)
+    assert "thử lại sau" in await look_up(tipster, code, passphrase)
+
+
+async def test_f11_lookup_shows_the_newest_reply_first_whatever_the_older_ones(
+    harness: Harness, office: SimUser
+):
+    tipster = await harness.user("Phụng")
+    code, passphrase = await submit_tip(tipster)
+    assert harness.services is not None
+    reports = harness.services.reports.reports
+    report = await reports.by_code(code)
+    assert report is not None
+    async with harness.services.db.transaction() as tx:
+        for number, text in enumerate(["cũ & " * 660, "giữa & " * 470, "TRẢ LỜI MỚI NHẤT"]):
+            await reports.add_event(
+                tx, report.id, at=harness.clock.now() + timedelta(minutes=number), actor="office",
+                action="reply", note=harness.services.cipher.encrypt(text),
+            )  # fmt: skip
+    shown = await look_up(tipster, code, passphrase)
+    assert "TRẢ LỜI MỚI NHẤT" in shown, shown[-300:]
+    assert shown.index("TRẢ LỜI MỚI NHẤT") < shown.index("2 trả lời cũ hơn")
+    assert len(shown) <= 4096 and not shown.endswith("…")
+    async with harness.services.db.transaction() as tx:
+        await reports.add_event(
+            tx, report.id, at=harness.clock.now() + timedelta(minutes=9), actor="office",
+            action="reply", note=harness.services.cipher.encrypt("MỚI & DÀI " * 600),
+        )  # fmt: skip
+    await tipster.send("/huy")
+    await tipster.next_reply()
+    shown = await look_up(tipster, code, passphrase)
+    assert shown.count("MỚI & DÀI") > 250 and "3 trả lời cũ hơn" in shown  # cut as text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,11 +30,15 @@ from storage.people import PeopleRepository
 from storage.reports import ReportRepository, ReportRow
 from storage.units import UnitRepository
 
+log = logging.getLogger(__name__)
+
 REPORTS_PER_HOUR = 5
 DUPLICATE_WINDOW = timedelta(minutes=10)
 LOOKUP_FAILURES = 5
 LOOKUP_WINDOW = timedelta(minutes=15)
-GLOBAL_LOOKUP_FAILURES = 200
+GLOBAL_LOOKUP_FAILURES = 200  # beyond this many in a window: a warning, never a lock-out
+CODE_LOOKUP_FAILURES = 10  # wrong passphrases for one code, from any chat
+LOOKUP_TEXT_BUDGET = 3900  # of Telegram's 4,096, as HTML source, with room for the "older" line
 RECEIPT_RECOVERY = timedelta(minutes=10)
 
 
@@ -62,6 +67,8 @@ class ReportService:
         self.submissions = AttemptLimiter(REPORTS_PER_HOUR, timedelta(hours=1), now)
         self.lookup_failures = AttemptLimiter(LOOKUP_FAILURES, LOOKUP_WINDOW, now)
         self.all_lookup_failures = AttemptLimiter(GLOBAL_LOOKUP_FAILURES, LOOKUP_WINDOW, now)
+        self.code_lookup_failures = AttemptLimiter(CODE_LOOKUP_FAILURES, LOOKUP_WINDOW, now)
+        self._alerted_until: datetime | None = None
         self._fingerprint_salt = secrets.token_bytes(16)
         self._recent: dict[str, datetime] = {}
 
@@ -217,20 +224,41 @@ class ReportService:
 
     # ----------------------------------------------------------------------------- lookup
 
-    def _lookup_locked(self, chat: ChatRef) -> Finish | None:
+    def _lookup_locked(self, chat: ChatRef, code: str | None = None) -> Finish | None:
+        """Locked for this chat after its own failures, or for one code after wrong passphrases
+        from anywhere. Others' failures never lock a person out (F7): the global budget only
+        raises an alert."""
         key = self.keyer.key(chat.chat_id)
-        if self.lookup_failures.allowed(key) and self.all_lookup_failures.allowed("all"):
+        if not self.lookup_failures.allowed(key):
+            wait = self.lookup_failures.retry_after(key)
+        elif code is not None and not self.code_lookup_failures.allowed(code):
+            wait = self.code_lookup_failures.retry_after(code)
+        else:
             return None
-        wait = max(
-            self.lookup_failures.retry_after(key), self.all_lookup_failures.retry_after("all")
-        )
         minutes = max(1, int(wait.total_seconds() // 60) + 1)
         return Finish([Reply(self.texts.get("lookup.locked", minutes=minutes))])
 
-    def _lookup_failed(self, chat: ChatRef) -> Finish:
+    def _lookup_failed(self, chat: ChatRef, code: str | None = None) -> Finish:
         self.lookup_failures.record_failure(self.keyer.key(chat.chat_id))
+        if code is not None:
+            self.code_lookup_failures.record_failure(code)
         self.all_lookup_failures.record_failure("all")
+        if not self.all_lookup_failures.allowed("all"):
+            self._alert_many_failures()
         return Finish([Reply(self.texts.get("lookup.not_found"))])
+
+    def _alert_many_failures(self) -> None:
+        """Many wrong codes from many chats: someone may be guessing. Said once per window."""
+        now = self.clock.now()
+        if self._alerted_until is not None and now < self._alerted_until:
+            return
+        self._alerted_until = now + LOOKUP_WINDOW
+        log.warning(
+            "lookup: %d or more wrong codes or passphrases in %s from many chats; "
+            "each chat and each code stays limited",
+            GLOBAL_LOOKUP_FAILURES,
+            LOOKUP_WINDOW,
+        )
 
     async def finish_lookup(
         self, tx: Transaction, chat: ChatRef, answers: dict[str, Any], context: dict[str, str]
@@ -253,17 +281,18 @@ class ReportService:
     async def finish_lookup_passphrase(
         self, tx: Transaction, chat: ChatRef, answers: dict[str, Any], context: dict[str, str]
     ) -> Finish:
-        locked = self._lookup_locked(chat)
+        code = context.get("code", "")
+        locked = self._lookup_locked(chat, code)
         if locked:
             return locked
-        report = await self.reports.by_code(context.get("code", ""))
+        report = await self.reports.by_code(code)
         if report is None or report.passphrase_hash is None:
             return self._lookup_failed(chat)
         matches = await asyncio.to_thread(
             verify_passphrase, answers["passphrase"], report.passphrase_hash
         )
         if not matches:
-            return self._lookup_failed(chat)
+            return self._lookup_failed(chat, code)
         return await self._show(report, "followup_tip")
 
     async def _show(self, report: ReportRow, followup: str) -> Finish:
@@ -278,14 +307,21 @@ class ReportService:
             )
         ]
         replies = await self.reports.events(report.id, actions=["reply"])
-        for event in replies:
-            lines.append(
-                t.get(
-                    "lookup.reply_line",
-                    at=format_local(event.at, self.clock.tz),
-                    text=self.cipher.decrypt_optional(event.note) or "",
-                )
-            )
+        budget = LOOKUP_TEXT_BUDGET - len(lines[0])
+        shown = 0
+        for event in reversed(replies):  # the newest first: it must always be seen (F11)
+            at = format_local(event.at, self.clock.tz)
+            text = self.cipher.decrypt_optional(event.note) or ""
+            line = t.get("lookup.reply_line", at=at, text=text)
+            if len(line) + 1 > budget:
+                if shown:
+                    break
+                line = self._cut_reply(at, text, budget - 1)
+            lines.append(line)
+            budget -= len(line) + 1
+            shown += 1
+        if shown < len(replies):
+            lines.append(t.get("lookup.older_hidden", count=len(replies) - shown))
         if not replies:
             lines.append(t.get("lookup.no_replies"))
         return Finish(
@@ -293,6 +329,15 @@ class ReportService:
             next_dialog=followup,
             next_context={"report_id": str(report.id)},
         )
+
+    def _cut_reply(self, at: str, text: str, budget: int) -> str:
+        """The reply line with its text cut (as words, never as markup) to fit `budget`."""
+        low, high = 0, len(text)
+        while low < high:  # the longest prefix whose escaped line fits
+            middle = (low + high + 1) // 2
+            line = self.texts.get("lookup.reply_line", at=at, text=f"{text[:middle]}…")
+            low, high = (middle, high) if len(line) <= budget else (low, middle - 1)
+        return self.texts.get("lookup.reply_line", at=at, text=f"{text[:low]}…")
 
     async def finish_followup(
         self, tx: Transaction, chat: ChatRef, answers: dict[str, Any], context: dict[str, str]
