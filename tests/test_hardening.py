@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import random
+import re
 import sqlite3
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -35,6 +36,7 @@ from storage.db import Database
 from storage.reports import ReportRepository
 from storage.units import Unit, UnitRepository
 from tests.conftest import CLERK_ID, OFFICE_CHAT_ID, TZ, Harness
+from tests.test_announcements import draft, group_reply, people, settle
 from tests.test_config import run_antq
 from tests.test_engine import SPEC, TODAY, press, text, units_source
 from tests.test_outreach import SUNDAY_EVENING, WEEK, add_people
@@ -581,3 +583,30 @@ async def test_f11_lookup_shows_the_newest_reply_first_whatever_the_older_ones(
     await tipster.next_reply()
     shown = await look_up(tipster, code, passphrase)
     assert shown.count("MỚI & DÀI") > 250 and "3 trả lời cũ hơn" in shown  # cut as text
+
+
+# ------------------------------------------------- F15: a photo announcement's caption
+
+
+async def test_f15_a_photo_caption_is_checked_with_its_header_against_1024(
+    harness: Harness, office: SimUser
+):
+    [head] = await people(harness, "head", 1)
+    await office.send("/thongbao", chat_id=OFFICE_CHAT_ID)
+    prompt = await group_reply(office, "Soạn thông báo")
+    await office.send_photo(
+        b"\xff\xd8\xff\xe0photo", caption="Ả" * 1000, chat_id=OFFICE_CHAT_ID,
+        reply_to=prompt.message_id,
+    )  # fmt: skip
+    refused = await group_reply(office, "chú thích")
+    room = int(re.search(r"chỉ chứa được (\d+) ký tự", refused.text).group(1))
+    assert 900 < room < 1000
+    choose = await draft(office, "Ả" * room, photo=b"\xff\xd8\xff\xe0photo")
+    await office.press("Thủ trưởng đơn vị", chat_id=OFFICE_CHAT_ID, message_id=choose.message_id)
+    area = await group_reply(office, "ở địa bàn nào?", event="edit")
+    await office.press("Tất cả địa bàn", chat_id=OFFICE_CHAT_ID, message_id=area.message_id)
+    preview = await group_reply(office, "Xem trước", event="edit")
+    await office.press("✅ Gửi cho 1 người", chat_id=OFFICE_CHAT_ID, message_id=preview.message_id)
+    assert await settle(harness, "announcement:1") == {"sent": 1}
+    (received,) = [m for m in await head.transcript() if m["from_bot"]]
+    assert received["kind"] == "photo" and len(received["caption"]) <= 1024

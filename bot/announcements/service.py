@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -28,6 +29,7 @@ AUDIENCES: dict[str, tuple[str, ...]] = {
 ALL_AREAS = "all"
 AREAS_PER_PAGE = 8
 MAX_TEXT = 3500
+CAPTION_MAX = 1024  # Telegram's limit for a photo's caption, as it counts (UTF-16, no markup)
 
 
 @dataclass
@@ -90,6 +92,11 @@ class AnnouncementService:
             return Reply(self.texts.get("announce.empty"))
         if len(text) > MAX_TEXT:
             return Reply(self.texts.get("announce.too_long", length=len(text), max=MAX_TEXT))
+        room = self._caption_room()
+        if photo is not None and _telegram_length(text.strip()) > room:
+            # the header comes on top of what the clerk typed: refused now, not at every send
+            length = _telegram_length(text.strip())
+            return Reply(self.texts.get("announce.caption_too_long", length=length, max=room))
         announcement_id = await self.repo.create(
             created_by=clerk_id,
             chat_id=chat_id,
@@ -218,6 +225,12 @@ class AnnouncementService:
         done = Reply(self.texts.get("announce.confirmed", id=announcement.id, count=count))
         return Outcome(redraw=done, progress=await self.progress_view(announcement.id))
 
+    def _caption_room(self) -> int:
+        """How much of a photo's caption is left for the clerk's text after the header."""
+        org = html.escape(self.org_name)
+        header = self.texts.raw("announce.message", org=org, text="")
+        return CAPTION_MAX - _telegram_length(html.unescape(re.sub(r"<[^>]*>", "", header)))
+
     def _message(self, announcement: Announcement) -> OutgoingMessage:
         text = self.texts.raw(
             "announce.message", org=html.escape(self.org_name), text=html.escape(announcement.text)
@@ -276,3 +289,8 @@ class AnnouncementService:
 
     async def sending(self) -> list[Announcement]:
         return await self.repo.in_state("sending")
+
+
+def _telegram_length(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji may count two)."""
+    return len(text.encode("utf-16-le")) // 2
