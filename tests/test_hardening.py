@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import os
 import random
@@ -31,6 +32,7 @@ from bot.office.export_desk import ExportDesk
 from bot.units.importer import parse_units_file
 from content.schema import DialogSpec
 from handlers.telegram.dedupe import RecentUpdates
+from handlers.telegram.render import fit
 from sandbox.telegram import SimUser
 from storage.db import Database
 from storage.reports import ReportRepository
@@ -610,3 +612,39 @@ async def test_f15_a_photo_caption_is_checked_with_its_header_against_1024(
     assert await settle(harness, "announcement:1") == {"sent": 1}
     (received,) = [m for m in await head.transcript() if m["from_bot"]]
     assert received["kind"] == "photo" and len(received["caption"]) <= 1024
+
+
+# ------------------------------------------- F22: the office message cut as text, not HTML
+
+
+async def test_f22_an_office_message_is_measured_and_cut_as_telegram_counts_it(
+    harness: Harness,
+):
+    assert harness.services is not None
+    services = harness.services
+    body = {
+        "what": "Tôi & bạn <b> " * 190,  # 2,470 characters; escaped it is 1,520 more
+        "where": "Cổng & sân",
+        "people": "A & B " * 150,
+        "contact_name": "Nguyễn Thị Lan",
+        "contact_phone": "0912345678",
+    }
+    async with services.db.transaction() as tx:
+        report_id = await services.reports.reports.insert(
+            tx, code="AAAA-1111", anonymous=False, channel="telegram", chat_id=5,
+            category="co_bac", unit_code=None, body=services.cipher.encrypt_json(body),
+            passphrase_hash=None, now=harness.clock.now(),
+        )  # fmt: skip
+    report = await services.reports.reports.by_code("AAAA-1111")
+    assert report is not None and report.id == report_id
+    view = await services.reports.desk.current_view(report)
+    assert len(view.text) > 4096  # the HTML source, which Telegram does not count
+    shown = fit(view.text)
+    assert shown == view.text  # visible length within 4,096: nothing is cut
+    assert "Người gửi: Nguyễn Thị Lan, 0912345678" in shown and "Tệp: 0" in shown
+    long = "<b>Đầu</b> " + "x &amp; y " * 600 + "<i>cuối</i>"
+    cut = fit(long, limit=100)
+    assert cut.startswith("<b>Đầu</b> ") and cut.endswith("…")
+    assert not re.search(r"&[a-z]*…", cut)  # never inside an entity
+    assert len(html.unescape(re.sub(r"<[^>]*>", "", cut))) <= 100
+    assert fit("<b>" + "ư" * 200 + "</b>", limit=50).endswith("…</b>")  # tags closed
