@@ -42,7 +42,7 @@ from tests.test_announcements import draft, group_reply, people, settle
 from tests.test_config import run_antq
 from tests.test_engine import SPEC, TODAY, press, text, units_source
 from tests.test_outreach import SUNDAY_EVENING, WEEK, add_people
-from tests.test_reports import CODE, submit_tip, walk_to_evidence
+from tests.test_reports import CODE, submit_report, submit_tip, walk_to_evidence
 
 
 @pytest.fixture
@@ -648,3 +648,73 @@ async def test_f22_an_office_message_is_measured_and_cut_as_telegram_counts_it(
     assert not re.search(r"&[a-z]*…", cut)  # never inside an entity
     assert len(html.unescape(re.sub(r"<[^>]*>", "", cut))) <= 100
     assert fit("<b>" + "ư" * 200 + "</b>", limit=50).endswith("…</b>")  # tags closed
+
+
+# ------------------------------------------ D1: a stale button never shows a false receipt
+
+
+async def summary_of(user: SimUser, what: str) -> Any:
+    """A report walked to its summary, with its own account."""
+    await user.send("/baocao")
+    await user.replies(3)
+    await user.press("Lừa đảo qua mạng")
+    await user.next_reply()
+    await user.send(what)
+    await user.next_reply()
+    await user.press("Nơi khác (tôi sẽ mô tả)")
+    await user.next_reply()
+    await user.send("Cổng trường THCS Tân Phú")
+    await user.next_reply()
+    await user.press("Bỏ qua")  # no location
+    await user.next_reply()
+    await user.press("Hôm nay")
+    await user.next_reply()
+    await user.press("Bỏ qua")  # no people
+    await user.next_reply()
+    await user.press("Bỏ qua")  # no files
+    await user.next_reply()
+    await user.press("Không để lại")
+    return await user.next_reply()
+
+
+async def bot_messages(user: SimUser) -> list[dict[str, Any]]:
+    return [m for m in await user.transcript() if m["from_bot"]]
+
+
+async def test_d1_a_stale_button_never_shows_the_receipt_of_another_report(
+    harness: Harness, office: SimUser
+):
+    user = await harness.user("Lan")
+    code = await submit_report(user)
+    # A: a cancelled report's back button, and the "Gửi" of a cancelled summary
+    await user.send("/baocao")
+    await user.replies(3)
+    await user.press("Lừa đảo qua mạng")
+    question = await user.next_reply()
+    await user.send("/huy")
+    await user.next_reply()
+    before = len(await bot_messages(user))
+    back = await user.press("« Quay lại", message_id=question.message_id)
+    assert "đã cũ" in (await user.callback_answer(back))["text"]
+    summary = await summary_of(user, "Một chuyện khác hẳn: có người lạ đứng chờ ở cổng trường.")
+    await user.send("/huy")
+    await user.next_reply()
+    before = len(await bot_messages(user))
+    stale_send = await user.press("✅ Gửi", message_id=summary.message_id)
+    await user.callback_answer(stale_send)
+    await asyncio.sleep(0.3)
+    shown = [m["text"] for m in (await bot_messages(user))[before:]]
+    assert all(code not in (text or "") for text in shown), shown
+    # B: "Tôi đã lưu mã" pressed twice under a tip's receipt
+    harness.clock.advance(timedelta(minutes=11))  # Lan's account is no duplicate any more
+    tipster = await harness.user("Phụng")
+    named = await summary_of(tipster, "Một báo cáo có tên: có người lạ chụp ảnh học sinh.")
+    await tipster.press("✅ Gửi", message_id=named.message_id)
+    assert "Đã tiếp nhận tin báo" in (await tipster.next_reply()).text
+    await submit_tip(tipster)
+    before = len(await bot_messages(tipster))
+    ack = (await bot_messages(tipster))[-1]  # "Tôi đã lưu mã", pressed: now the thanks
+    again = await tipster.press_data(ack["message_id"], "d:1:o0")  # the same press again
+    await tipster.callback_answer(again)
+    await asyncio.sleep(0.3)
+    assert [m["text"] for m in (await bot_messages(tipster))[before:]] == []

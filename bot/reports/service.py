@@ -197,14 +197,23 @@ class ReportService:
                 del self._recent[key]
         return fingerprint in self._recent
 
-    async def lost_receipt(self, chat: ChatRef) -> Reply | None:
+    async def lost_receipt(self, chat: ChatRef, pressed: str) -> Reply | None:
         """After a crash between storing a report and answering: the receipt, shown again.
 
-        Only for reports under a name; an anonymous tip cannot be found from the chat.
+        Only for reports under a name (an anonymous tip cannot be found from the chat), and
+        only when `pressed`, the text of the message whose "Gửi" was pressed, is that report's
+        summary (it shows its account) or its receipt: never the receipt of another report.
         """
         since = self.clock.now() - RECEIPT_RECOVERY
         code = await self.reports.latest_code_by_sender(chat.channel, chat.chat_id, since)
-        return Reply(self.texts.get("report.received", code=code)) if code else None
+        report = await self.reports.by_code(code) if code else None
+        if report is None:
+            return None
+        what = " ".join(str(self.cipher.decrypt_json(report.body).get("what", "")).split())
+        shown = " ".join(pressed.split())
+        if report.code not in shown and (not what or what[:100] not in shown):
+            return None
+        return Reply(self.texts.get("report.received", code=report.code))
 
     async def has_reports_from(self, chat: ChatRef) -> bool:
         since = datetime(2000, 1, 1, tzinfo=UTC)
