@@ -718,3 +718,19 @@ async def test_d1_a_stale_button_never_shows_the_receipt_of_another_report(
     await tipster.callback_answer(again)
     await asyncio.sleep(0.3)
     assert [m["text"] for m in (await bot_messages(tipster))[before:]] == []
+
+
+# ---------------------------------------------------------- D3: /nhatky shows formatting
+
+
+async def test_d3_the_audit_log_shows_bold_codes_not_raw_tags(harness: Harness, office: SimUser):
+    assert harness.services is not None
+    reporter = await harness.user("Minh")
+    code = await submit_report(reporter)
+    report = await harness.services.desk.reports.by_code(code)
+    assert report is not None
+    await harness.services.desk.act(report.id, "received", CLERK_ID)
+    await office.send("/nhatky", chat_id=OFFICE_CHAT_ID)
+    log_message = await group_reply(office, "Nhật ký thao tác")
+    assert "<b>" not in log_message.text and code in log_message.text
+    assert f"<b>{code}</b>" in log_message.html

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from zoneinfo import ZoneInfo
 
 from bot.kernel.clock import Clock, format_local
@@ -28,13 +29,15 @@ class AuditText:
         t = self.texts
         subject = t.get("audit.subject", subject=self.ref(entry.subject)) if entry.subject else ""
         details = self.details(entry)
-        return t.get(
-            "audit.line",
-            at=format_local(entry.at, self.tz),
-            who=self.actor(entry.actor),
-            what=self.action(entry.action),
-            subject=subject,
-            details=t.get("audit.details", details=details) if details else "",
+        # subject and details are already HTML (escaped by t.get): inserted as they are (D3)
+        return t.template("audit.line").format_map(
+            {
+                "at": html.escape(format_local(entry.at, self.tz), quote=False),
+                "who": html.escape(self.actor(entry.actor), quote=False),
+                "what": html.escape(self.action(entry.action), quote=False),
+                "subject": subject,
+                "details": t.get("audit.details", details=details) if details else "",
+            }
         )
 
     def actor(self, actor: str) -> str:
