@@ -15,6 +15,7 @@ from bot.dialogs.conversation import Finish
 from bot.kernel.clock import Clock, QuietHours, format_local
 from bot.kernel.config import Settings
 from bot.kernel.crypto import Cipher
+from bot.kernel.hygiene import parse_id
 from bot.kernel.outbox import PRIORITY_INTERACTIVE, PRIORITY_REMINDER, Outbox, OutgoingMessage
 from bot.office.review import file_message
 from content.texts import Texts
@@ -38,7 +39,7 @@ def head_button(deadline_id: int, action: str) -> str:
 
 def parse_head_button(data: str | None) -> tuple[int, str] | None:
     parts = (data or "").split(":")
-    if len(parts) != 3 or parts[0] != HEAD_PREFIX or not parts[1].isdigit():
+    if len(parts) != 3 or parts[0] != HEAD_PREFIX or parse_id(parts[1]) is None:
         return None
     if parts[2] not in ("done", "help"):
         return None
@@ -47,7 +48,7 @@ def parse_head_button(data: str | None) -> tuple[int, str] | None:
 
 def parse_question_button(data: str | None) -> int | None:
     parts = (data or "").split(":")
-    if len(parts) != 2 or parts[0] != QUESTION_PREFIX or not parts[1].isdigit():
+    if len(parts) != 2 or parts[0] != QUESTION_PREFIX or parse_id(parts[1]) is None:
         return None
     return int(parts[1])
 

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from bot.chat.reply import Button, Reply
+from bot.kernel.hygiene import clean_input, visible_length
 from content.schema import (
     AttachmentsStep,
     ChoiceStep,
@@ -285,9 +286,10 @@ class DialogEngine:
         if isinstance(step, ChoiceStep):
             return await self._choice_text(spec, state, step, incoming)
         if isinstance(step, TextStep):
-            if incoming.kind != "text" or not (incoming.text or "").strip():
+            # control characters break exports (F5); invisible-only text says nothing (F20)
+            text = clean_input(incoming.text or "").strip()
+            if incoming.kind != "text" or visible_length(text) == 0:
                 return await self._reject(spec, state, step, "dialog.error.expect_text")
-            text = incoming.text.strip()
             if len(text) > step.max_length:
                 return await self._reject(
                     spec,
@@ -297,7 +299,7 @@ class DialogEngine:
                     length=len(text),
                     max=step.max_length,
                 )
-            if len(text) < step.min_length:
+            if visible_length(text) < step.min_length:
                 return await self._reject(
                     spec, state, step, "dialog.error.too_short", min=step.min_length
                 )

@@ -143,6 +143,7 @@ class Services:
             seal=cipher.encrypt,
             unseal=cipher.decrypt,
             pseudonym=cipher.pseudonym,
+            former_pseudonyms=cipher.former_pseudonyms,
             after_commit=notify,
         )
         outreach = OutreachService(db, content.outreach, content.texts, clock, settings, notify)

@@ -12,6 +12,7 @@ from bot.chat.ref import ChatRef, Staff
 from bot.chat.reply import Button, Reply, laid_out
 from bot.kernel.clock import Clock, format_local
 from bot.kernel.crypto import Cipher
+from bot.kernel.hygiene import parse_id
 from bot.kernel.outbox import PRIORITY_INTERACTIVE, Outbox, OutgoingMessage
 from content import Content
 from storage.audit import AuditLog
@@ -36,7 +37,7 @@ def office_button(report_id: int, action: str) -> str:
 def parse_office_button(data: str | None) -> tuple[int, str] | None:
     """(report id, action) from a button of the office's message; None for anything forged."""
     parts = (data or "").split(":")
-    if len(parts) != 3 or parts[0] != BUTTON_PREFIX or not parts[1].isdigit():
+    if len(parts) != 3 or parts[0] != BUTTON_PREFIX or parse_id(parts[1]) is None:
         return None
     if parts[2] not in (*OFFICE_ACTIONS, REPLY_ACTION):
         return None

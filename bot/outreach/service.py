@@ -242,6 +242,11 @@ class OutreachService:
         person = await self.people.get(chat.channel, chat.chat_id)
         if person is None or person.role != "head" or person.unit_code is None:
             return self.texts.get("outreach.confirm_not_head")
+        # only a week that reached this head (or this week's, shown by /tuannay), never a later one
+        current = session_week(self.clock.now().astimezone(self.tz).date())
+        reached = week == current or await self.repo.pushed_to(week, "staff", person.id)
+        if week > current or not reached:
+            return self.texts.get("outreach.confirm_not_pushed")
         async with self.db.transaction() as tx:
             new = await self.repo.confirm(tx, person.unit_code, week, person.id, self.clock.now())
         if not new:

@@ -11,6 +11,7 @@ from telegram.ext import ContextTypes
 from bot.chat.reply import Reply
 from bot.deadlines.desk import DeskOutcome, parse_button
 from bot.deadlines.reminders import parse_head_button, parse_question_button
+from bot.kernel.hygiene import parse_id
 from handlers.telegram.commands import office_only
 from handlers.telegram.context import chat_of, is_private, office_button, services_of, staff_of
 from handlers.telegram.render import fit, keyboard, send
@@ -22,7 +23,8 @@ async def deadlines_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         return
     desk = services_of(context).deadline_desk
     argument = " ".join(context.args or []).strip().lstrip("#")
-    reply = await desk.show(int(argument)) if argument.isdigit() else await desk.menu()
+    number = parse_id(argument)
+    reply = await desk.show(number) if number is not None else await desk.menu()
     await send(context, update.effective_message.chat_id, [reply])
 
 

@@ -7,6 +7,7 @@ from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot.invitations.service import parse_button
+from bot.kernel.hygiene import parse_id
 from handlers.telegram.commands import in_dialog_reminder, office_only, private_only
 from handlers.telegram.context import chat_of, office_button, services_of, staff_of
 from handlers.telegram.render import fit, keyboard, send
@@ -41,10 +42,10 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             fit(reply.text), parse_mode=ParseMode.HTML, reply_markup=keyboard(reply)
         )
         return
-    if not value.isdigit():
+    if parse_id(value) is None:
         await query.answer(texts.get("invite.unknown"))
         return
-    notice = await invitations.revoke(int(value), staff_of(query.from_user))
+    notice = await invitations.revoke(parse_id(value) or 0, staff_of(query.from_user))
     await query.answer(notice, show_alert=True)
     await query.message.edit_text(
         fit(f"{query.message.text_html}\n\n{notice}"), parse_mode=ParseMode.HTML
