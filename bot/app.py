@@ -61,7 +61,7 @@ def build_application(services: Services) -> Application:
     app.bot_data[REQUESTS_KEY] = requests
     transport = TelegramTransport(make_outbox_bot(settings))
     app.bot_data[TRANSPORT_KEY] = transport
-    services.sender = _sender(services, transport)
+    services.senders[CHANNEL] = _sender(services, transport)
     services.conversations.sanitizer = TelegramSanitizer(app.bot, services.content.texts)
     handlers.register(app, settings)
     return app
