@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from bot.chat.buttons import ButtonFamily
 from bot.chat.ref import ChatRef, Staff
 from bot.chat.reply import Button, Reply, laid_out
 from bot.kernel.clock import Clock, format_local
 from bot.kernel.crypto import Cipher
-from bot.kernel.hygiene import parse_id
 from bot.kernel.outbox import PRIORITY_INTERACTIVE, Outbox, OutgoingMessage
 from content import Content
 from storage.audit import AuditLog
@@ -24,24 +24,23 @@ log = logging.getLogger(__name__)
 STATUSES = ("new", "received", "in_progress", "forwarded", "resolved", "dismissed", "spam")
 OFFICE_ACTIONS = STATUSES[1:]
 REPLY_ACTION = "reply"
-BUTTON_PREFIX = "r"
+OFFICE_REPORT = ButtonFamily("r", int, str, purpose="a status action on a report's office message")
+BUTTON_PREFIX = OFFICE_REPORT.prefix
 OFFICE_PRIORITY = PRIORITY_INTERACTIVE
 REPORTER_PRIORITY = PRIORITY_INTERACTIVE
 WHAT_BUDGET = 2500  # the group message must stay under Telegram's 4,096 characters
 
 
 def office_button(report_id: int, action: str) -> str:
-    return f"{BUTTON_PREFIX}:{report_id}:{action}"
+    return OFFICE_REPORT(report_id, action)
 
 
 def parse_office_button(data: str | None) -> tuple[int, str] | None:
     """(report id, action) from a button of the office's message; None for anything forged."""
-    parts = (data or "").split(":")
-    if len(parts) != 3 or parts[0] != BUTTON_PREFIX or parse_id(parts[1]) is None:
+    parsed = OFFICE_REPORT.parse(data)
+    if parsed is None or parsed[1] not in (*OFFICE_ACTIONS, REPLY_ACTION):
         return None
-    if parts[2] not in (*OFFICE_ACTIONS, REPLY_ACTION):
-        return None
-    return int(parts[1]), parts[2]
+    return parsed[0], parsed[1]
 
 
 @dataclass
