@@ -1,0 +1,1 @@
+-- reserved: number 0011 belongs to another branch; this empty placeholder keeps 0001..N without gaps on branch web. DELETE THIS FILE when the real 0011_*.sql is merged.
