@@ -54,11 +54,13 @@ class WebState:
     min_fill_seconds: float
 
     def render(
-        self, request: web.Request, name: str, status: int = 200, **values: Any
+        self, request: web.Request, name: str, http_status: int = 200, **values: Any
     ) -> web.Response:
         template = self.env.get_template(name)
         html = template.render(request_path=request.path, **values)
-        return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+        return web.Response(
+            text=html, status=http_status, content_type="text/html", charset="utf-8"
+        )
 
 
 def build_web_app(

@@ -26,7 +26,7 @@ SOURCES = ("web", "telegram", "zalo")
 
 def register(app: web.Application) -> None:
     r = app.router
-    r.add_get(PREFIX, lambda request: _redirect(request, f"{PREFIX}/"))
+    r.add_get(PREFIX, to_inbox)
     r.add_get(f"{PREFIX}/dangnhap", login_form)
     r.add_post(f"{PREFIX}/dangnhap", login_submit)
     r.add_get(f"{PREFIX}/doimatkhau", password_form)
@@ -50,6 +50,11 @@ def register(app: web.Application) -> None:
 
 
 # ------------------------------------------------------------------------------ helpers
+
+
+async def to_inbox(request: web.Request) -> web.Response:
+    _redirect(request, f"{PREFIX}/")
+    raise AssertionError("unreachable")
 
 
 def _redirect(request: web.Request, path: str) -> web.Response:
@@ -118,11 +123,11 @@ def _page(
     request: web.Request, name: str, current: StaffSession | None, **values: Any
 ) -> web.Response:
     s = state(request)
-    status = values.pop("status", 200)
+    status = values.pop("http_status", values.pop("status", 200))
     return s.render(
         request,
         name,
-        status=status,
+        http_status=status,
         me=current,
         csrf=current.csrf if current else "",
         refused=s.refusals.total(),
@@ -138,7 +143,7 @@ async def login_form(
 ) -> web.Response:
     s = state(request)
     return _page(
-        request, "console/login.html", None, status=status, token=s.tokens.issue("login"),
+        request, "console/login.html", None, http_status=status, token=s.tokens.issue("login"),
         message=message,
     )  # fmt: skip
 
@@ -226,7 +231,7 @@ async def enrol_form(
     spaced = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
     return _page(
         request, "console/enrol.html", current, qr=qr, secret=spaced, message=message,
-        status=status,
+        http_status=status,
     )  # fmt: skip
 
 
@@ -439,7 +444,9 @@ async def report_page(
     s = state(request)
     current = await _session(request)
     values = await _report_values(s, int(request.match_info["id"]))
-    return _page(request, "console/report.html", current, message=message, status=status, **values)
+    return _page(
+        request, "console/report.html", current, message=message, http_status=status, **values
+    )
 
 
 async def handover_sheet(request: web.Request) -> web.Response:

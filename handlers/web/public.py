@@ -90,7 +90,7 @@ async def _show_form(
     return s.render(
         request,
         "form.html",
-        status=status,
+        http_status=status,
         anonymous=anonymous,
         action=f"/{'togiac' if anonymous else 'baocao'}",
         token=s.tokens.issue(name),
@@ -137,7 +137,7 @@ async def _submit(request: web.Request, *, anonymous: bool) -> web.Response:
         wait = max(s.submissions.retry_after(source), s.budget.retry_after("all"))
         minutes = max(1, int(wait.total_seconds() // 60) + 1)
         return s.render(
-            request, "message.html", status=429, title=t("web.limit.title"),
+            request, "message.html", http_status=429, title=t("web.limit.title"),
             text=t("web.limit.text", minutes=minutes),
         )  # fmt: skip
     await _read_images(s, data, form)
@@ -295,7 +295,7 @@ async def lookup_form(request: web.Request) -> web.Response:
 def _lookup_page(request: web.Request, errors: list[str], status: int = 200) -> web.Response:
     s = state(request)
     return s.render(
-        request, "lookup.html", status=status, token=s.tokens.issue("lookup"), errors=errors
+        request, "lookup.html", http_status=status, token=s.tokens.issue("lookup"), errors=errors
     )
 
 
