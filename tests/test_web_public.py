@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import re
-import time
 
 import aiohttp
 from PIL import Image
@@ -43,10 +43,13 @@ async def test_headers_are_strict_and_no_cookie_is_set(tmp_path, bundle):
 
 async def test_hsts_and_public_origin_when_published_over_https(tmp_path, bundle):
     options = {"public_url": "https://antq.example.gov.vn"}
-    async with running_site(tmp_path, bundle, **options) as site, aiohttp.ClientSession() as s:
-        async with s.get(site.url + "/vanphong/", allow_redirects=False) as response:
-            assert response.headers["Strict-Transport-Security"].startswith("max-age=")
-            assert response.headers["Location"] == "https://antq.example.gov.vn/vanphong/dangnhap"
+    async with (
+        running_site(tmp_path, bundle, **options) as site,
+        aiohttp.ClientSession() as s,
+        s.get(site.url + "/vanphong/", allow_redirects=False) as response,
+    ):
+        assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+        assert response.headers["Location"] == "https://antq.example.gov.vn/vanphong/dangnhap"
 
 
 async def test_tip_gives_a_receipt_and_the_lookup_shows_it(tmp_path, bundle):
@@ -86,7 +89,7 @@ async def test_a_quick_person_is_not_refused_and_a_robot_is_held_back(tmp_path, 
             html = await response.text()
             assert response.status == 400  # too quick: shown again, nothing lost
         assert WHAT in html and "quá nhanh" in html
-        time.sleep(1.1)
+        await asyncio.sleep(1.1)
         form["csrf_token"] = token_of(html)
         async with session.post(site.url + "/togiac", data=form) as response:
             assert response.status == 200  # the same person a second later

@@ -61,6 +61,12 @@ def _redirect(request: web.Request, path: str) -> web.Response:
     raise web.HTTPSeeOther(state(request).origin.url(request, path))
 
 
+def _see_other(request: web.Request, path: str) -> web.Response:
+    """A redirect returned (not raised) so that it can carry a cookie."""
+    location = state(request).origin.url(request, path)
+    return web.Response(status=303, headers={"Location": location})
+
+
 def _set_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
     response.set_cookie(
         COOKIE,
@@ -159,9 +165,9 @@ async def login_submit(request: web.Request) -> web.Response:
         return await login_form(request, t("web.login.locked", minutes=result.wait_minutes), 429)
     if result.outcome != "ok" or result.token is None:
         return await login_form(request, t("web.login.bad"), 401)
-    response = web.HTTPSeeOther(s.origin.url(request, _stage_path(result.stage or "full")))
+    response = _see_other(request, _stage_path(result.stage or "full"))
     _set_cookie(request, response, result.token)
-    raise response
+    return response
 
 
 async def password_form(request: web.Request) -> web.Response:
@@ -250,9 +256,9 @@ async def logout(request: web.Request) -> web.Response:
     current = await _current_any(request)
     await _posted(request, current)
     await s.staff.logout(current)
-    response = web.HTTPSeeOther(s.origin.url(request, f"{PREFIX}/dangnhap"))
+    response = _see_other(request, f"{PREFIX}/dangnhap")
     _clear_cookie(request, response)
-    raise response
+    return response
 
 
 async def logout_everywhere(request: web.Request) -> web.Response:
@@ -260,9 +266,9 @@ async def logout_everywhere(request: web.Request) -> web.Response:
     current = await _session(request)
     await _posted(request, current)
     await s.staff.logout_everywhere(current)
-    response = web.HTTPSeeOther(s.origin.url(request, f"{PREFIX}/dangnhap"))
+    response = _see_other(request, f"{PREFIX}/dangnhap")
     _clear_cookie(request, response)
-    raise response
+    return response
 
 
 async def account(request: web.Request) -> web.Response:
