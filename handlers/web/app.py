@@ -52,6 +52,7 @@ class WebState:
     lookup_failures: AttemptLimiter  # per source; the global budget is the chat's own
     env: jinja2.Environment
     min_fill_seconds: float
+    poll_seconds: float = 20.0  # how often the inbox's script asks for new arrivals
 
     def render(
         self, request: web.Request, name: str, http_status: int = 200, **values: Any
@@ -72,6 +73,7 @@ def build_web_app(
     submissions_per_hour: int = REPORTS_PER_HOUR,
     global_submissions_per_hour: int = GLOBAL_SUBMISSIONS_PER_HOUR,
     login_slow_step: float = SLOW_STEP,
+    poll_seconds: float = 20.0,
 ) -> web.Application:
     """The whole web application. Other channels add theirs with `routes` or `add_routes`
     before the server starts (e.g. `POST /zalo/webhook`)."""
@@ -104,6 +106,7 @@ def build_web_app(
         lookup_failures=AttemptLimiter(LOOKUP_FAILURES, LOOKUP_WINDOW, now),
         env=env,
         min_fill_seconds=min_fill_seconds,
+        poll_seconds=poll_seconds,
     )
     public.register(app)
     console.register(app)

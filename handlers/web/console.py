@@ -354,6 +354,7 @@ async def inbox(request: web.Request) -> web.Response:
         raw=raw,
         query=query,
         latest=latest,
+        poll_ms=int(s.poll_seconds * 1000),
         statuses=["new", *OFFICE_ACTIONS],
         categories=[(c.code, c.label) for c in s.services.content.categories.values()],
         units=await s.repo.units(),

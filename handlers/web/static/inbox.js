@@ -1,4 +1,4 @@
-// The inbox's new arrivals without reloading: every 20 seconds ask for reports newer than the
+// The inbox's new arrivals without reloading: every 20 seconds (data-poll) ask for reports newer than the
 // newest one shown (same origin) and add them at the top. The page works without this script.
 (function () {
   "use strict";
@@ -60,5 +60,5 @@
       .catch(function () { /* offline for a moment: the next poll tries again */ });
   }
 
-  setInterval(poll, 20000);
+  setInterval(poll, parseInt(table.getAttribute("data-poll"), 10) || 20000);
 })();
