@@ -52,6 +52,32 @@ async def serve(settings: Settings, bundle: Content) -> None:
         await services.close()
 
 
+async def serve_web(settings: Settings, bundle: Content) -> None:
+    """Only the web pages and the console (no Telegram), until SIGINT or SIGTERM."""
+    from handlers.web import WebServer, build_web_app
+
+    services = await open_services_or_exit(settings, bundle, Clock(settings.tz))
+    server = WebServer(build_web_app(services), settings.http_host, settings.http_port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await server.start()
+        await stop.wait()
+    finally:
+        await server.stop()
+        await services.close()
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    bundle = load_content_or_exit()
+    settings = load_settings_or_exit(bundle.texts, need_token=False)
+    configure_logging(settings.log_level)
+    asyncio.run(serve_web(settings, bundle))
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     bundle = load_content_or_exit()
     settings = load_settings_or_exit(bundle.texts, need_token=True)
@@ -311,6 +337,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="start the bot with the configured token")
     run.set_defaults(func=cmd_run)
+
+    web = commands.add_parser(
+        "web", help="serve only the web pages and the console on ANTQ_HTTP_LISTEN (no Telegram)"
+    )
+    web.set_defaults(func=cmd_web)
 
     sandbox = commands.add_parser(
         "sandbox", help="start a local Telegram sandbox and the bot, and chat in this terminal"

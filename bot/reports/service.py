@@ -158,8 +158,20 @@ class ReportService:
             return Finish([Reply(received)], next_dialog="receipt")
         return Finish([Reply(self.texts.get("report.received", code=code))])
 
+    async def form_passphrase(self) -> tuple[str, str]:
+        """A passphrase and its hash for submit_form, made before its transaction (~50 ms of
+        scrypt that would otherwise hold the database's write lock)."""
+        passphrase = new_passphrase()
+        return passphrase, await asyncio.to_thread(hash_passphrase, passphrase)
+
     async def submit_form(
-        self, tx: Transaction, answers: dict[str, Any], *, anonymous: bool, source: str
+        self,
+        tx: Transaction,
+        answers: dict[str, Any],
+        *,
+        anonymous: bool,
+        source: str,
+        passphrase: tuple[str, str],
     ) -> FormSubmission | None:
         """A report or tip from a web form (no chat): stored and announced; None if a duplicate.
 
@@ -178,8 +190,7 @@ class ReportService:
         code = new_code()
         while await self.reports.code_taken(tx, code):
             code = new_code()
-        passphrase = new_passphrase()
-        passphrase_hash = await asyncio.to_thread(hash_passphrase, passphrase)
+        passphrase_text, passphrase_hash = passphrase
         report_id = await self.reports.insert(
             tx,
             code=code,
@@ -197,7 +208,7 @@ class ReportService:
         assert report is not None
         await self.desk.announce(tx, report, body, [])
         self._recent[fingerprint] = now
-        return FormSubmission(report, passphrase, None if anonymous else passphrase_hash)
+        return FormSubmission(report, passphrase_text, None if anonymous else passphrase_hash)
 
     async def _body(
         self, answers: dict[str, Any], context: dict[str, str]

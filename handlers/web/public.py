@@ -145,9 +145,10 @@ async def _submit(request: web.Request, *, anonymous: bool) -> web.Response:
         return await _show_form(request, anonymous=anonymous, form=form, status=400)
     answers = await _answers(s, form.values, anonymous)
     services = s.services
+    passphrase = await services.reports.form_passphrase()
     async with services.db.transaction() as tx:
         submitted = await services.reports.submit_form(
-            tx, answers, anonymous=anonymous, source="web"
+            tx, answers, anonymous=anonymous, source="web", passphrase=passphrase
         )
         if submitted is not None:
             report = submitted.report
