@@ -191,3 +191,21 @@ async def test_failed_lookups_are_limited_like_the_chat(tmp_path, bundle):
             async with session.post(site.url + "/tracuu", data=data) as response:
                 statuses.append(response.status)
         assert statuses == [404] * 5 + [429]
+
+
+async def test_retention_erases_the_images_of_a_web_report(tmp_path, bundle):
+    from storage.retention import RetentionRepository
+
+    async with running_site(tmp_path, bundle) as site, aiohttp.ClientSession() as session:
+        images = [("anh.jpg", jpeg_with_gps(), "image/jpeg")]
+        status, html = await submit_tip(session, site, WHAT, images=images)
+        code, _ = receipt_of(html)
+        report = await site.services.reports.reports.by_code(code)
+        repo = WebRepository(site.services.db)
+        assert await repo.report_files(report.id)
+        async with site.services.db.transaction() as tx:
+            await RetentionRepository(site.services.db).erase(
+                tx, [report.id], "", site.services.clock.now()
+            )
+        assert await repo.report_files(report.id) == []
+        assert await repo.blob(1) is None

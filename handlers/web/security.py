@@ -19,6 +19,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +79,7 @@ class PublicOrigin:
         return origin == self.origin(request)
 
 
-def security_headers(
-    origin: PublicOrigin,
-) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def security_headers(origin: PublicOrigin) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
