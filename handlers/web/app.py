@@ -57,7 +57,7 @@ class WebState:
     def render(
         self, request: web.Request, name: str, http_status: int = 200, **values: Any
     ) -> web.Response:
-        template = self.env.get_template(name)
+        template = self.env.get_template(name if name.endswith(".html") else f"{name}.html")
         html = template.render(request_path=request.path, **values)
         return web.Response(
             text=html, status=http_status, content_type="text/html", charset="utf-8"

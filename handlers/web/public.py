@@ -65,7 +65,7 @@ def register(app: web.Application) -> None:
 
 
 async def home(request: web.Request) -> web.Response:
-    return state(request).render(request, "home.html")
+    return state(request).render(request, "home")
 
 
 # ----------------------------------------------------------------------------- the forms
@@ -89,7 +89,7 @@ async def _show_form(
     categories = [(c.code, c.label) for c in s.services.content.categories.values()]
     return s.render(
         request,
-        "form.html",
+        "form",
         http_status=status,
         anonymous=anonymous,
         action=f"/{'togiac' if anonymous else 'baocao'}",
@@ -137,7 +137,7 @@ async def _submit(request: web.Request, *, anonymous: bool) -> web.Response:
         wait = max(s.submissions.retry_after(source), s.budget.retry_after("all"))
         minutes = max(1, int(wait.total_seconds() // 60) + 1)
         return s.render(
-            request, "message.html", http_status=429, title=t("web.limit.title"),
+            request, "message", http_status=429, title=t("web.limit.title"),
             text=t("web.limit.text", minutes=minutes),
         )  # fmt: skip
     await _read_images(s, data, form)
@@ -160,14 +160,14 @@ async def _submit(request: web.Request, *, anonymous: bool) -> web.Response:
     if submitted is None:
         s.refusals.add("duplicate")
         return s.render(
-            request, "message.html", title=t("web.duplicate.title"), text=t("web.duplicate.text")
+            request, "message", title=t("web.duplicate.title"), text=t("web.duplicate.text")
         )
     services.desk.notify()
     s.submissions.record(source)
     s.budget.record("all")
     return s.render(
         request,
-        "receipt.html",
+        "receipt",
         anonymous=anonymous,
         code=submitted.report.code,
         passphrase=submitted.passphrase,
@@ -296,7 +296,7 @@ async def lookup_form(request: web.Request) -> web.Response:
 def _lookup_page(request: web.Request, errors: list[str], status: int = 200) -> web.Response:
     s = state(request)
     return s.render(
-        request, "lookup.html", http_status=status, token=s.tokens.issue("lookup"), errors=errors
+        request, "lookup", http_status=status, token=s.tokens.issue("lookup"), errors=errors
     )
 
 
@@ -348,7 +348,7 @@ async def _report_status(
     ]
     return s.render(
         request,
-        "lookup_result.html",
+        "lookup_result",
         code=report.code,
         category=services.desk.category_label(report.category),
         created=format_local(report.created_at, tz),
