@@ -40,7 +40,12 @@ async def serve(settings: Settings, bundle: Content) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         await start_bot(app, services)
-        await web_server.start()  # the public pages and the console, beside the Telegram bot
+        try:  # the public pages and the console, beside the Telegram bot
+            await web_server.start()
+        except OSError as exc:  # e.g. the port is taken: the chat keeps working, the log says why
+            log.error(
+                bundle.texts.raw("web.server.bind_failed", listen=settings.http_listen, detail=exc)
+            )
         log.info(bundle.texts.get("cli.started", mode=settings.mode.value))
         await stop.wait()
     except StartupError as exc:
