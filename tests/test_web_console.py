@@ -265,3 +265,30 @@ async def test_staff_cli(tmp_path, bundle, monkeypatch, capsys):
     assert "đã khóa" in (await run("staff", "list") == 0 and capsys.readouterr().out)
     assert await run("staff", "reset", "hoa") == 0
     assert await run("staff", "disable", "khongco") == 1
+
+
+async def test_behind_an_https_proxy_cookies_are_secure_and_redirects_public(tmp_path, bundle):
+    async def login_cookie(site, headers: dict[str, str], status: int = 303) -> tuple[str, str]:
+        async with aiohttp.ClientSession() as session:
+            token = await get_token(session, site.url + "/vanphong/dangnhap")
+            data = {"csrf_token": token, "username": "lan", "password": PASSWORD}
+            async with session.post(
+                site.url + "/vanphong/dangnhap", data=data, headers=headers, allow_redirects=False
+            ) as response:
+                assert response.status == status
+                return response.headers.get("Set-Cookie", ""), response.headers.get("Location", "")
+
+    public = "https://antq.example.gov.vn"
+    async with running_site(tmp_path / "a", bundle, public_url=public) as site:
+        await site.add_staff("lan", "clerk")
+        cookie, location = await login_cookie(site, {})
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+        assert location == public + "/vanphong/"
+        await login_cookie(site, {"Origin": "http://127.0.0.1:1"}, 403)  # not the public origin
+        await login_cookie(site, {"Origin": public})
+    async with running_site(tmp_path / "b", bundle) as site:
+        await site.add_staff("lan", "clerk")
+        cookie, _ = await login_cookie(site, {"X-Forwarded-Proto": "https"})
+        assert "Secure" in cookie
+        cookie, _ = await login_cookie(site, {})
+        assert "Secure" not in cookie
