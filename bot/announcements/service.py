@@ -12,7 +12,7 @@ from bot.chat.ref import Staff
 from bot.chat.reply import Button, Reply, laid_out
 from bot.kernel.clock import Clock
 from bot.kernel.hygiene import parse_id
-from bot.kernel.outbox import PRIORITY_REMINDER, OutgoingMessage
+from bot.kernel.outbox import PRIORITY_REMINDER, FileRef, OutgoingMessage
 from content.texts import Texts
 from storage.announcements import Announcement, AnnouncementRepository
 from storage.audit import AuditLog
@@ -88,7 +88,7 @@ class AnnouncementService:
         return self.texts.get("announce.prompt")
 
     def is_prompt(self, text: str | None) -> bool:
-        return bool(text) and text.startswith(self.texts.raw("announce.prompt_marker"))
+        return text is not None and text.startswith(self.texts.raw("announce.prompt_marker"))
 
     async def draft(self, staff: Staff, chat_id: str, text: str, photo: str | None) -> Reply:
         if not text.strip() and photo is None:
@@ -239,7 +239,7 @@ class AnnouncementService:
             "announce.message", org=html.escape(self.org_name), text=html.escape(announcement.text)
         )
         if announcement.photo_file_id:
-            return OutgoingMessage(text=text, photo=announcement.photo_file_id)
+            return OutgoingMessage(text=text, photo=FileRef(file_id=announcement.photo_file_id))
         return OutgoingMessage(text=text)
 
     def render_reference(self, reference: str) -> OutgoingMessage:

@@ -335,7 +335,7 @@ class DeadlineDesk:
     def is_prompt(self, text: str | None) -> bool:
         """One of our prompts (a deadline's field, an answer to a question), maybe an old one."""
         markers = (self.texts.raw("deadline.prompt_marker"), self.texts.raw("deadline.help.marker"))
-        return bool(text) and text.startswith(markers)
+        return text is not None and text.startswith(markers)
 
     async def remember_prompt(self, prompt: Prompt, message_id: str) -> None:
         await self.repo.await_reply(prompt.deadline_id, prompt.field, message_id)

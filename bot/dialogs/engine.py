@@ -471,7 +471,7 @@ class DialogEngine:
     async def _render(
         self, spec: DialogSpec, state: DialogState, step: Step, problem: str | None = None
     ) -> Reply:
-        params = {**state.context}
+        params: dict[str, object] = {**state.context}
         if isinstance(step, TextStep):
             params.update(min=step.min_length, max=step.max_length)
         if isinstance(step, AttachmentsStep):

@@ -13,7 +13,7 @@ from bot.chat.ref import ChatRef, Staff
 from bot.chat.reply import Button, Reply, laid_out
 from bot.kernel.clock import Clock, format_local
 from bot.kernel.crypto import Cipher
-from bot.kernel.outbox import PRIORITY_INTERACTIVE, Outbox, OutgoingMessage
+from bot.kernel.outbox import PRIORITY_INTERACTIVE, FileRef, Outbox, OutgoingMessage
 from content import Content
 from storage.audit import AuditLog
 from storage.db import Database, Transaction
@@ -379,11 +379,12 @@ class OfficeDesk:
 
 def file_message(kind: str, file_id: str, caption: str) -> OutgoingMessage:
     """A report's file for the office: photos as photos, everything else as a document."""
+    file = FileRef(file_id=file_id)
     if kind == "photo":
-        return OutgoingMessage(photo=file_id, caption=caption)
+        return OutgoingMessage(photo=file, caption=caption)
     if kind == "video":
-        return OutgoingMessage(video=file_id, caption=caption)
-    return OutgoingMessage(document=file_id, caption=caption)
+        return OutgoingMessage(video=file, caption=caption)
+    return OutgoingMessage(document=file, caption=caption)
 
 
 def _date_text(iso: str | None) -> str | None:
