@@ -10,6 +10,7 @@ from bot.invitations.service import parse_button
 from bot.kernel.hygiene import parse_id
 from handlers.telegram.commands import office_only
 from handlers.telegram.context import chat_of, office_button, pressed_message, services_of, staff_of
+from handlers.telegram.links import start_links
 from handlers.telegram.render import fit, keyboard, send
 
 
@@ -19,7 +20,9 @@ async def invite_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     services = services_of(context)
     reply = await services.invitations.command(
-        " ".join(context.args or []), staff_of(update.effective_user), context.bot.username
+        " ".join(context.args or []),
+        staff_of(update.effective_user),
+        start_links(context.bot.username),
     )
     await send(context, chat_of(update).chat_id, [reply])
 
@@ -40,7 +43,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     action, value = parsed
     invitations = services.invitations
     if action == "n":
-        reply = await invitations.issue_one(value, staff_of(query.from_user), context.bot.username)
+        reply = await invitations.issue_one(
+            value, staff_of(query.from_user), start_links(context.bot.username)
+        )
         await query.answer()
         await message.edit_text(
             fit(reply.text), parse_mode=ParseMode.HTML, reply_markup=keyboard(reply)
