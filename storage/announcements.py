@@ -21,21 +21,38 @@ class Announcement:
     recipients: int | None
     chat_id: str
     progress_message_id: str | None
+    channel: str | None = None  # only people on this channel; None: every channel
+    unit_codes: str | None = None  # comma-separated: only these units (instead of an area)
+
+    @property
+    def units(self) -> list[str]:
+        return [code for code in (self.unit_codes or "").split(",") if code]
 
 
 _COLUMNS = (
     "id, created_by, text, photo_file_id, audience, area, state, recipients, chat_id, "
-    "progress_message_id"
+    "progress_message_id, channel, unit_codes"
 )
 
 
-def _audience_filter(roles: Sequence[str], area: str | None) -> tuple[str, list[object]]:
+def _audience_filter(
+    roles: Sequence[str],
+    area: str | None,
+    units: Sequence[str] = (),
+    channel: str | None = None,
+) -> tuple[str, list[object]]:
     marks = ",".join("?" for _ in roles)
     where = f"p.active = 1 AND p.role IN ({marks})"
     params: list[object] = list(roles)
-    if area is not None:
+    if units:
+        where += f" AND p.unit_code IN ({','.join('?' for _ in units)})"
+        params.extend(units)
+    elif area is not None:
         where += " AND p.unit_code IN (SELECT code FROM units WHERE area = ?)"
         params.append(area)
+    if channel is not None:
+        where += " AND p.channel = ?"
+        params.append(channel)
     return where, params
 
 
@@ -59,6 +76,12 @@ class AnnouncementRepository:
         )
         return Announcement(*row) if row else None
 
+    async def recent(self, limit: int) -> list[Announcement]:
+        rows = await self.db.fetch_all(
+            f"SELECT {_COLUMNS} FROM announcements ORDER BY id DESC LIMIT ?", [limit]
+        )
+        return [Announcement(*row) for row in rows]
+
     async def in_state(self, state: str) -> list[Announcement]:
         rows = await self.db.fetch_all(
             f"SELECT {_COLUMNS} FROM announcements WHERE state = ? ORDER BY id", [state]
@@ -76,8 +99,25 @@ class AnnouncementRepository:
         rows = await self.db.fetch_all("SELECT DISTINCT area FROM units ORDER BY area")
         return [row[0] for row in rows]
 
-    async def count_audience(self, roles: Sequence[str], area: str | None) -> int:
-        where, params = _audience_filter(roles, area)
+    async def set_targets(
+        self, announcement_id: int, units: Sequence[str], channel: str | None
+    ) -> None:
+        """Narrow a draft's audience to some units and/or one channel (the console's form)."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE announcements SET unit_codes = ?, channel = ? "
+                "WHERE id = ? AND state = 'draft'",
+                [",".join(units) or None, channel, announcement_id],
+            )
+
+    async def count_audience(
+        self,
+        roles: Sequence[str],
+        area: str | None,
+        units: Sequence[str] = (),
+        channel: str | None = None,
+    ) -> int:
+        where, params = _audience_filter(roles, area, units, channel)
         row = await self.db.fetch_one(f"SELECT COUNT(*) FROM people p WHERE {where}", params)
         return int(row[0]) if row else 0
 
@@ -93,7 +133,9 @@ class AnnouncementRepository:
         now: datetime,
     ) -> int:
         """Queue the announcement for its whole audience in one statement; returns how many."""
-        where, params = _audience_filter(roles, announcement.area)
+        where, params = _audience_filter(
+            roles, announcement.area, announcement.units, announcement.channel
+        )
         ref = f"announcement:{announcement.id}"
         before = await tx.fetch_one("SELECT total_changes()")
         await tx.execute(

@@ -332,6 +332,34 @@ class DeadlineRepository:
         reminder of the same day impossible, whatever happens to the round record.
         """
         stamp = to_db(now)
+        added = await self.queue_not_done(
+            tx,
+            deadline_id=deadline_id,
+            payload=payload,
+            priority=priority,
+            not_before=not_before,
+            dedupe_prefix=f"deadline:{deadline_id}:{day}:",
+            now=now,
+        )
+        await tx.execute(
+            "INSERT INTO deadline_rounds (deadline_id, day, planned_at, recipients) "
+            "VALUES (?, ?, ?, ?)",
+            [deadline_id, day, stamp, added],
+        )
+        return added
+
+    async def queue_not_done(
+        self,
+        tx: Transaction,
+        *,
+        deadline_id: int,
+        payload: str,
+        priority: int,
+        not_before: datetime | None,
+        dedupe_prefix: str,
+        now: datetime,
+    ) -> int:
+        """A reminder to every reachable head of every unit not done yet; returns how many."""
         before = await tx.fetch_one("SELECT total_changes()")
         await tx.execute(
             "INSERT OR IGNORE INTO outbox (channel, chat_id, kind, payload, ref, priority, state, "
@@ -347,19 +375,13 @@ class DeadlineRepository:
                 f"deadline:{deadline_id}:",
                 priority,
                 to_db(not_before) if not_before else None,
-                stamp,
-                f"deadline:{deadline_id}:{day}:",
+                to_db(now),
+                dedupe_prefix,
                 deadline_id,
             ],
         )
         after = await tx.fetch_one("SELECT total_changes()")
-        added = int(after[0]) - int(before[0]) if before and after else 0
-        await tx.execute(
-            "INSERT INTO deadline_rounds (deadline_id, day, planned_at, recipients) "
-            "VALUES (?, ?, ?, ?)",
-            [deadline_id, day, stamp, added],
-        )
-        return added
+        return int(after[0]) - int(before[0]) if before and after else 0
 
     async def replan_from(self, tx: Transaction, deadline_id: int, day: str) -> int:
         """After a change: pending reminders are dropped (their dedupe keys freed so that the
@@ -435,11 +457,12 @@ class DeadlineRepository:
         channel: str,
         chat_id: str,
         now: datetime,
+        question: str | None = None,  # encrypted by the caller
     ) -> int:
         return await tx.insert(
-            "INSERT INTO deadline_questions (deadline_id, unit_code, channel, chat_id, asked_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [deadline_id, unit_code, channel, chat_id, to_db(now)],
+            "INSERT INTO deadline_questions (deadline_id, unit_code, channel, chat_id, asked_at, "
+            "question) VALUES (?, ?, ?, ?, ?, ?)",
+            [deadline_id, unit_code, channel, chat_id, to_db(now), question],
         )
 
     async def question(self, question_id: int) -> Question | None:

@@ -176,7 +176,12 @@ class AnnouncementService:
     async def _preview(self, announcement_id: int) -> Reply:
         announcement = await self.repo.get(announcement_id)
         assert announcement is not None and announcement.audience is not None
-        count = await self.repo.count_audience(AUDIENCES[announcement.audience], announcement.area)
+        count = await self.repo.count_audience(
+            AUDIENCES[announcement.audience],
+            announcement.area,
+            announcement.units,
+            announcement.channel,
+        )
         summary = self.texts.get(
             "announce.preview",
             id=announcement_id,
@@ -188,6 +193,76 @@ class AnnouncementService:
         send = Button(self.texts.raw("announce.send", count=count), button(announcement_id, "ok"))
         cancel = Button(self.texts.raw("announce.cancel"), button(announcement_id, "x"))
         return Reply(text, laid_out([[send], [cancel]]))
+
+    # ------------------------------------------------------- the console's plain steps
+
+    def problem(self, text: str, photo: bool = False) -> str | None:
+        """Why a text cannot be announced (the same checks as a draft in the chat), or None."""
+        if not text.strip() and not photo:
+            return self.texts.get("announce.empty")
+        if len(text) > MAX_TEXT:
+            return self.texts.get("announce.too_long", length=len(text), max=MAX_TEXT)
+        room = self._caption_room()
+        if photo and _telegram_length(text.strip()) > room:
+            length = _telegram_length(text.strip())
+            return self.texts.get("announce.caption_too_long", length=length, max=room)
+        return None
+
+    async def compose(
+        self,
+        staff: Staff,
+        text: str,
+        audience: str,
+        area: str | None,
+        units: list[str],
+        channel: str | None,
+        photo: str | None = None,
+    ) -> int:
+        """A draft with its audience chosen at once (the console's form; checked by `problem`)."""
+        if audience not in AUDIENCES:
+            raise ValueError(audience)
+        announcement_id = await self.repo.create(
+            created_by=staff.actor,
+            chat_id="",
+            text=text.strip(),
+            photo_file_id=photo,
+            now=self.clock.now(),
+        )
+        await self.repo.set_audience(announcement_id, audience, None if units else area)
+        await self.repo.set_targets(announcement_id, units, channel)
+        return announcement_id
+
+    def rendered(self, announcement: Announcement) -> str:
+        """The message as sent, in the neutral markup (Telegram shows it as HTML)."""
+        return self._message(announcement).text or ""
+
+    async def recipients(self, announcement: Announcement) -> int:
+        assert announcement.audience is not None
+        return await self.repo.count_audience(
+            AUDIENCES[announcement.audience],
+            announcement.area,
+            announcement.units,
+            announcement.channel,
+        )
+
+    async def figures(self, announcement_id: int) -> dict[str, int | str]:
+        """The progress as numbers (ends the announcement when nothing is left to send)."""
+        await self.progress_view(announcement_id)  # marks it done once the outbox is empty
+        announcement = await self.repo.get(announcement_id)
+        assert announcement is not None
+        counts = await self.outbox.counts(ref=f"{REFERENCE}:{announcement_id}")
+        return {
+            "state": announcement.state,
+            "total": announcement.recipients or 0,
+            "sent": counts.get("sent", 0),
+            "waiting": counts.get("pending", 0) + counts.get("sending", 0),
+            "blocked": counts.get("blocked", 0),
+            "failed": counts.get("failed", 0),
+            "cancelled": counts.get("cancelled", 0),
+        }
+
+    async def recent(self, limit: int = 20) -> list[Announcement]:
+        return await self.repo.recent(limit)
 
     # ------------------------------------------------------------------------------ sending
 

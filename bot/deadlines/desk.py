@@ -7,6 +7,7 @@ import html
 from dataclasses import dataclass, field
 
 from bot.chat.buttons import ButtonFamily
+from bot.chat.markup import to_plain
 from bot.chat.paging import page_of, paging_buttons
 from bot.chat.ref import Staff
 from bot.chat.reply import Button, Reply, laid_out
@@ -24,7 +25,7 @@ from bot.kernel.clock import Clock, format_local
 from bot.kernel.crypto import Cipher
 from bot.kernel.hygiene import parse_id
 from content.texts import Texts
-from storage.deadlines import Deadline, DeadlineRepository
+from storage.deadlines import Deadline, DeadlineRepository, Progress
 
 PREFIX = "dl"
 PAGE_SIZE = 8
@@ -63,6 +64,32 @@ class DeskOutcome:
     redraw: Reply | None = None  # replaces the pressed message
     post: list[Reply] = field(default_factory=list)  # new messages
     prompt: Prompt | None = None  # posted last, as a forced reply
+
+
+@dataclass(frozen=True)
+class BoardUnit:
+    """One unit on a deadline's progress board, as plain data (the console shows it)."""
+
+    code: str
+    name: str
+    kind: str
+    area: str
+    state: str  # on_time, late, not_done
+    done_at: str  # local time, "" when not done
+    note: str  # the head's note, decrypted
+    files: int
+    heads: int
+
+
+@dataclass(frozen=True)
+class DeadlineBoard:
+    deadline: Deadline
+    due: str
+    scope: str
+    plan: str  # the reminder plan in words
+    overdue: bool
+    progress: Progress
+    units: list[BoardUnit]
 
 
 class DeadlineDesk:
@@ -374,6 +401,52 @@ class DeadlineDesk:
         return {"scope": Scope("list", None, tuple(found))}
 
     # -------------------------------------------------------------------------- /tiendo
+
+    async def board_of(self, deadline_id: int) -> DeadlineBoard | None:
+        """One deadline's progress as plain data: what /tiendo and its Excel file show."""
+        deadline = await self.repo.get(deadline_id)
+        if deadline is None:
+            return None
+        none = self.texts.raw("office.none")
+        due_at = deadline.due_at
+        progress = (
+            await self.repo.progress(deadline.id, due_at)
+            if due_at is not None
+            else Progress(0, 0, 0, 0)
+        )
+        units = []
+        for status in await self.repo.statuses(deadline.id):
+            if status.done_at is None:
+                state = "not_done"
+            elif due_at is not None and status.done_at > due_at:
+                state = "late"
+            else:
+                state = "on_time"
+            units.append(
+                BoardUnit(
+                    status.code,
+                    status.name,
+                    status.kind,
+                    status.area,
+                    state,
+                    format_local(status.done_at, self.tz) if status.done_at else "",
+                    self.cipher.decrypt_optional(status.note) or "" if status.note else "",
+                    status.files,
+                    status.heads,
+                )
+            )
+        scope = self.texts.raw(
+            f"deadline.scope.{deadline.scope or 'none'}", value=deadline.scope_value
+        )
+        return DeadlineBoard(
+            deadline,
+            format_local(due_at, self.tz) if due_at else none,
+            scope,
+            to_plain(self._plan_text(deadline)),
+            due_at is not None and self.clock.now() > due_at and progress.not_done > 0,
+            progress,
+            units,
+        )
 
     async def board(self) -> list[str]:
         """The progress of every open deadline, as messages under Telegram's length limit."""

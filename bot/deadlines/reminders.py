@@ -19,6 +19,7 @@ from bot.kernel.crypto import Cipher
 from bot.kernel.outbox import PRIORITY_INTERACTIVE, PRIORITY_REMINDER, Outbox, OutgoingMessage
 from bot.office.review import file_message
 from content.texts import Texts
+from storage.audit import AuditLog
 from storage.db import Database, Transaction
 from storage.deadlines import Deadline, DeadlineRepository, office_ref
 from storage.people import PeopleRepository
@@ -346,9 +347,8 @@ class ReminderService:
     async def finish_help(
         self, tx: Transaction, chat: ChatRef, answers: dict[str, Any], context: dict[str, str]
     ) -> Finish:
-        """A head's question, forwarded to the office with a button to answer it."""
-        if self.office_chat is None:
-            return Finish([Reply(self.texts.get("deadline.help.no_office"))])
+        """A head's question: kept (encrypted) for the console, and forwarded to the office
+        group with a button to answer it when there is one."""
         deadline_id = int(context["deadline_id"])
         question_id = await self.repo.add_question(
             tx,
@@ -357,7 +357,10 @@ class ReminderService:
             channel=chat.channel,
             chat_id=chat.chat_id,
             now=self.clock.now(),
+            question=self.cipher.encrypt(str(answers["question"])),
         )
+        if self.office_chat is None:  # the console shows it on the deadline's board
+            return Finish([Reply(self.texts.get("deadline.help.sent"))])
         text = self.texts.get(
             "deadline.help.office",
             unit=context["unit_name"],
@@ -390,6 +393,39 @@ class ReminderService:
             priority=priority,
         )
 
+    async def remind_now(self, deadline: Deadline, actor: str) -> int:
+        """The office's "send a reminder now": today's reminder to the heads of every unit not
+        done yet (quiet hours respected); returns how many messages were queued."""
+        schedule = self.schedule(deadline)
+        if deadline.state != "open" or schedule is None or deadline.due_at is None:
+            return 0
+        now = self.clock.now()
+        today = now.astimezone(self.tz).date()
+        due_day = deadline.due_at.astimezone(self.tz).date()
+        late = max(0, (today - due_day).days) if now > deadline.due_at else 0
+        slot = Slot(today, now, max(0, (due_day - today).days), late)
+        not_before = self.quiet.end_after(now, self.tz)
+        async with self.db.transaction() as tx:
+            count = await self.repo.queue_not_done(
+                tx,
+                deadline_id=deadline.id,
+                payload=self.outbox.encode(self.reminder(deadline, slot)),
+                priority=PRIORITY_INTERACTIVE,
+                not_before=not_before if not_before > now else None,
+                dedupe_prefix=f"deadline:{deadline.id}:now:{now.isoformat()}:",
+                now=now,
+            )
+            await AuditLog(self.db).record(
+                tx,
+                at=now,
+                actor=actor,
+                action="deadline_reminded",
+                subject=f"deadline:{deadline.id}",
+                details=str(count),
+            )
+        self.notify()
+        return count
+
     # ------------------------------------------------------------- the office's answers
 
     async def answer_prompt(self, question_id: int) -> str | None:
@@ -406,8 +442,8 @@ class ReminderService:
             title=deadline.title if deadline else "",
         )
 
-    async def answer(self, question_id: int, text: str) -> str:
-        """The clerk's answer, sent to the head who asked."""
+    async def answer(self, question_id: int, text: str, actor: str | None = None) -> str:
+        """The clerk's answer, sent to the head who asked (recorded under `actor` if given)."""
         question = await self.repo.question(question_id)
         if question is None:
             return self.texts.get("deadline.help.unknown")
@@ -427,5 +463,14 @@ class ReminderService:
                 priority=PRIORITY_INTERACTIVE,
             )
             await self.repo.answered(tx, question_id, self.clock.now())
+            if actor is not None:
+                await AuditLog(self.db).record(
+                    tx,
+                    at=self.clock.now(),
+                    actor=actor,
+                    action="deadline_answered",
+                    subject=f"deadline:{question.deadline_id}",
+                    details=str(question_id),
+                )
         self.notify()
         return self.texts.get("deadline.help.answered")

@@ -42,6 +42,23 @@ LinkOf = Callable[[str], str]
 channel adapter knows it: Telegram's start links); on any channel the code can also be typed."""
 
 
+TYPED = "mã mời {code}"  # what a head types on a channel without start links (the router reads it)
+
+
+@dataclass(frozen=True)
+class Handout:
+    """What is handed to a unit's head: the code, what to type, and a link where one exists."""
+
+    code: str
+    typed: str
+    link: str | None
+
+
+def handout(code: str, link: LinkOf | None = None) -> Handout:
+    """The code in every form; `link` is a channel's link format, passed in by the wiring."""
+    return Handout(code, TYPED.format(code=code), link(code) if link is not None else None)
+
+
 INVITATION_BUTTON = ButtonFamily(PREFIX, str, str, purpose="revoke (x) or issue (n) a link")
 
 

@@ -356,6 +356,9 @@ class OutboxSender:
             "waiting": 0,
             "needs_administrator": 0,
         }
+        # the error class of dead credentials until a message goes through again (for health)
+        self.needs_administrator: str | None = None
+        self.last_sent_at: datetime | None = None
 
     # ---------------------------------------------------------------- running and stopping
 
@@ -617,6 +620,7 @@ class OutboxSender:
                 )
         elif isinstance(outcome, NeedsAdministrator):
             self.stats["needs_administrator"] += 1
+            self.needs_administrator = error or "needs_administrator"
             self._pause(ADMIN_RETRY_SECONDS)
             when = _ceil_second(self.clock.now() + timedelta(seconds=ADMIN_RETRY_SECONDS))
             await self.repo.reschedule(row.id, when, error)
@@ -663,6 +667,8 @@ class OutboxSender:
                 batch, self._sent = self._sent, []
                 await self._record_sent(batch)
                 self.stats["sent"] += len(batch)
+                self.needs_administrator = None
+                self.last_sent_at = self.clock.now()
         finally:
             self._flushing = False
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.kernel.clock import Clock, format_date
@@ -12,7 +13,7 @@ from content import Content
 from content.texts import fold
 from storage.db import Database
 from storage.exports import Period
-from storage.statistics import Figures, StatisticsRepository
+from storage.statistics import ChartFigures, Figures, StatisticsRepository, chart_figures
 
 SHOWN_UNITS = 10
 
@@ -31,8 +32,45 @@ def percent(part: int, whole: int) -> str:
     return f"{100 * part / whole:.0f}%" if whole else "—"
 
 
+@dataclass(frozen=True)
+class UnitScore:
+    """One unit's line of the scorecard (rates in percent, None when there was nothing due)."""
+
+    code: str
+    name: str
+    area: str
+    reports: int
+    outreach_planned: int
+    outreach_sent: int
+    delivery: float | None
+    weeks_confirmed: int
+    confirmation: float | None
+    deadlines_due: int
+    deadlines_on_time: int
+    on_time: float | None
+
+
+@dataclass
+class StatisticsView:
+    """/thongke's figures and the charts' as plain data: the same numbers on every surface."""
+
+    period: Period
+    figures: Figures
+    charts: ChartFigures
+    median_minutes: float | None
+    p90_minutes: float | None
+    scores: list[UnitScore] = field(default_factory=list)
+    areas: list[tuple[str, int, int, int, int]] = field(default_factory=list)
+    # area, outreach planned, sent, confirmations, confirmations expected
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return 100 * part / whole if whole else None
+
+
 class StatisticsDesk:
     def __init__(self, db: Database, content: Content, clock: Clock) -> None:
+        self.db = db
         self.repo = StatisticsRepository(db)
         self.content = content
         self.texts = content.texts
@@ -63,6 +101,51 @@ class StatisticsDesk:
         period = self.period(argument)
         figures = await self.repo.figures(period, self.clock.now(), SHOWN_UNITS)
         return self.render(period, figures)
+
+    async def view(self, period: Period) -> StatisticsView:
+        """Everything the console's statistics page shows, for any period."""
+        figures = await self.repo.figures(period, self.clock.now(), SHOWN_UNITS)
+        offset = period.start.utcoffset()
+        minutes = int(offset.total_seconds() // 60) if offset else 0
+        charts = await chart_figures(self.db, period, minutes)
+        delays = figures.first_action_minutes
+        deadlines = {code: (due, ok) for code, _, due, ok in figures.deadlines}
+        scores = []
+        areas: dict[str, list[int]] = {}
+        for code, name, area in charts.units:
+            planned, sent = charts.outreach_by_unit.get(code, (0, 0))
+            confirmed = charts.confirmed_by_unit.get(code, 0)
+            due, ok = deadlines.get(code, (0, 0))
+            scores.append(
+                UnitScore(
+                    code,
+                    name,
+                    area,
+                    charts.reports_by_unit.get(code, 0),
+                    planned,
+                    sent,
+                    _rate(sent, planned),
+                    confirmed,
+                    _rate(confirmed, charts.weeks_pushed),
+                    due,
+                    ok,
+                    _rate(ok, due),
+                )  # fmt: skip
+            )
+            totals = areas.setdefault(area, [0, 0, 0, 0])
+            totals[0] += planned
+            totals[1] += sent
+            totals[2] += confirmed
+            totals[3] += charts.weeks_pushed
+        return StatisticsView(
+            period,
+            figures,
+            charts,
+            statistics.median(delays) if delays else None,
+            percentile(delays, 0.9) if delays else None,
+            scores,
+            [(area, *values) for area, values in sorted(areas.items())],  # type: ignore[misc]
+        )
 
     def render(self, period: Period, f: Figures) -> str:
         t = self.texts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
+from bot.invitations.service import LinkOf
 from bot.kernel.config import Settings
 from bot.kernel.services import Services
 from bot.office.staff import SLOW_STEP, StaffService
@@ -25,12 +26,14 @@ from handlers.web.security import (
     SourceKeyer,
     security_headers,
 )
+from storage.console import ConsoleRepository
 from storage.web import WebRepository
 
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 STATE: web.AppKey[WebState] = web.AppKey("antq_web_state")
+CONSOLE_STATUS: web.RequestKey[Any] = web.RequestKey("antq_console_status", object)
 GLOBAL_SUBMISSIONS_PER_HOUR = 1000  # all visitors together
 MAX_UPLOAD = 5 * 20 * 1024 * 1024 + 1024 * 1024  # five images of 20 MB and the text
 
@@ -53,6 +56,9 @@ class WebState:
     env: jinja2.Environment
     min_fill_seconds: float
     poll_seconds: float = 20.0  # how often the inbox's script asks for new arrivals
+    console: ConsoleRepository | None = None
+    invitation_link: LinkOf | None = None  # a channel's link format, from the wiring
+    cache: dict[str, tuple[float, Any]] = field(default_factory=dict)  # slow pages, briefly
 
     def render(
         self, request: web.Request, name: str, http_status: int = 200, **values: Any
@@ -74,14 +80,18 @@ def build_web_app(
     global_submissions_per_hour: int = GLOBAL_SUBMISSIONS_PER_HOUR,
     login_slow_step: float = SLOW_STEP,
     poll_seconds: float = 20.0,
+    invitation_link: LinkOf | None = None,
 ) -> web.Application:
     """The whole web application. Other channels add theirs with `routes` or `add_routes`
     before the server starts (e.g. `POST /zalo/webhook`)."""
-    from handlers.web import console, public  # the route modules need STATE defined first
+    from handlers.web import console, public, sections  # route modules need STATE first
 
     settings = settings or services.settings
     origin = PublicOrigin(settings.public_url)
-    app = web.Application(middlewares=[security_headers(origin)], client_max_size=MAX_UPLOAD)
+    app = web.Application(
+        middlewares=[security_headers(origin), sections.console_status],
+        client_max_size=MAX_UPLOAD,
+    )
     now = services.clock.now
     texts = services.content.texts
     env = jinja2.Environment(
@@ -107,9 +117,12 @@ def build_web_app(
         env=env,
         min_fill_seconds=min_fill_seconds,
         poll_seconds=poll_seconds,
+        console=ConsoleRepository(services.db),
+        invitation_link=invitation_link,
     )
     public.register(app)
     console.register(app)
+    sections.register(app)
     app.router.add_static("/static", HERE / "static", append_version=False)
     add_routes(app, routes)
     return app

@@ -15,7 +15,7 @@ from bot.kernel.clock import format_local
 from bot.office.review import OFFICE_ACTIONS, ActionResult
 from bot.office.staff import Login, StaffError, StaffSession
 from bot.reports.receipts import normalize_code
-from handlers.web.app import WebState, state
+from handlers.web.app import CONSOLE_STATUS, WebState, state
 from storage.web import PAGE_SIZE, InboxFilter, InboxRow
 
 COOKIE = "antq_staff"
@@ -38,7 +38,7 @@ def register(app: web.Application) -> None:
     r.add_post(f"{PREFIX}/dangxuat", logout)
     r.add_post(f"{PREFIX}/dangxuat-moi-noi", logout_everywhere)
     r.add_get(f"{PREFIX}/taikhoan", account)
-    r.add_get(f"{PREFIX}/", inbox)
+    r.add_get(f"{PREFIX}/hopthu", inbox)  # the dashboard (sections) is the first page
     r.add_get(f"{PREFIX}/moi", new_arrivals)
     r.add_get(f"{PREFIX}/tin/{{id:\\d+}}", report_page)
     r.add_get(f"{PREFIX}/tin/{{id:\\d+}}/phieu", handover_sheet)
@@ -137,6 +137,7 @@ def _page(
         me=current,
         csrf=current.csrf if current else "",
         refused=s.refusals.total(),
+        console_status=request.get(CONSOLE_STATUS),
         **values,
     )
 
