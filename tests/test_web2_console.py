@@ -36,3 +36,29 @@ async def test_the_dashboard_is_the_first_page_and_links_its_figures(tmp_path, b
             async with clerk.get(site.url + "/vanphong/?status=new") as response:
                 assert str(response.url).endswith("/vanphong/hopthu?status=new")
             assert token_of(html)
+
+
+async def test_the_export_streams_a_workbook_and_the_audit_log_names_the_clerk(tmp_path, bundle):
+    import io
+
+    import openpyxl
+
+    async with running_site(tmp_path, bundle) as site:
+        clerk = await clerk_session(site)
+        async with clerk:
+            status, html = await get(clerk, site.url + "/vanphong/xuat")
+            assert status == 200
+            form = {"csrf_token": token_of(html), "tu": "2026-09-01", "den": "2026-12-31"}
+            async with clerk.post(site.url + "/vanphong/xuat", data=form) as response:
+                assert response.status == 200
+                assert "spreadsheetml" in response.headers["Content-Type"]
+                assert "attachment" in response.headers["Content-Disposition"]
+                body = await response.read()
+            book = openpyxl.load_workbook(io.BytesIO(body), read_only=True)
+            assert len(book.sheetnames) >= 4
+            async with clerk.post(site.url + "/vanphong/xuat", data={"tu": "2026-09-01"}) as r:
+                assert r.status == 403  # no CSRF token
+            status, html = await get(clerk, site.url + "/vanphong/nhatky?ai=staff:lan")
+            assert "staff:lan" in html and "Xuất dữ liệu" in html
+            status, html = await get(clerk, site.url + "/vanphong/nhatky?ai=nobody")
+            assert "Không có mục nào" in html
