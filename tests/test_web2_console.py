@@ -62,3 +62,77 @@ async def test_the_export_streams_a_workbook_and_the_audit_log_names_the_clerk(t
             assert "staff:lan" in html and "Xuất dữ liệu" in html
             status, html = await get(clerk, site.url + "/vanphong/nhatky?ai=nobody")
             assert "Không có mục nào" in html
+
+
+async def add_person(site, channel: str, chat_id: str, role: str, unit: str | None) -> None:
+    services = site.services
+    async with services.db.transaction() as tx:
+        await services.reminders.people.save(
+            tx, channel=channel, chat_id=chat_id, role=role, unit_code=unit, subscribed=True,
+            now=services.clock.now(),
+        )  # fmt: skip
+
+
+async def test_a_clerk_creates_a_deadline_and_the_board_follows_the_heads(tmp_path, bundle):
+    from bot.chat.ref import ChatRef
+
+    async with running_site(tmp_path, bundle) as site:
+        await add_person(site, "telegram", "501", "head", "THPT-DX01")
+        await add_person(site, "zalo", "z-502", "head", "TH-ND01")
+        clerk = await clerk_session(site)
+        async with clerk:
+            status, html = await get(clerk, site.url + "/vanphong/hanchot")
+            form = {
+                "csrf_token": token_of(html), "title": "Báo cáo sơ kết học kỳ I",
+                "description": "Nộp bản scan có chữ ký.", "due": "2030-01-15T17:00",
+                "reminders": "3, 1, 0", "scope": "list", "codes": "THPT-DX01, TH-ND01",
+            }  # fmt: skip
+            async with clerk.post(site.url + "/vanphong/hanchot", data=form) as response:
+                assert response.status == 200
+                html = await response.text()
+                deadline_id = int(str(response.url).rsplit("/", 1)[1])
+            assert re.search(r'id="board-not-done">2<', html)
+            assert "Đang theo dõi" in html
+            bad = dict(form, codes="KHONG-CO")
+            async with clerk.post(site.url + "/vanphong/hanchot", data=bad) as response:
+                assert response.status == 400 and "KHONG-CO" in await response.text()
+            # a head presses "Đã hoàn thành" on Telegram
+            outcome = await site.services.reminders.press(
+                ChatRef("telegram", "501"), deadline_id, "done"
+            )
+            assert outcome.dialog == "deadline_done"
+            status, html = await get(clerk, f"{site.url}/vanphong/hanchot/{deadline_id}")
+            assert re.search(r'id="board-not-done">1<', html)
+            assert re.search(r'id="board-on-time">1<', html)
+            # a head on Zalo asks for help; the clerk answers from the page
+            async with site.services.db.transaction() as tx:
+                await site.services.reminders.finish_help(
+                    tx, ChatRef("zalo", "z-502"), {"question": "Mẫu báo cáo ở đâu ạ?"},
+                    {"deadline_id": str(deadline_id), "unit_code": "TH-ND01",
+                     "unit_name": "Trường Tiểu học Nguyễn Du", "title": "Báo cáo"},
+                )  # fmt: skip
+            status, html = await get(clerk, f"{site.url}/vanphong/hanchot/{deadline_id}")
+            assert "Mẫu báo cáo ở đâu ạ?" in html
+            question = re.search(r'/traloi/(\d+)"', html).group(1)
+            answer = {"csrf_token": token_of(html), "answer": "Mẫu ở trang web của Sở."}
+            url = f"{site.url}/vanphong/hanchot/{deadline_id}/traloi/{question}"
+            async with clerk.post(url, data=answer) as response:
+                html = await response.text()
+            assert "Đã trả lời lúc" in html
+            counts = await site.services.outbox.repo.counts(kind="deadline_answer")
+            assert counts == {"pending": 1}
+            # a reminder now to the units not done: the Zalo head only
+            url = f"{site.url}/vanphong/hanchot/{deadline_id}/nhac"
+            async with clerk.post(url, data={"csrf_token": token_of(html)}) as response:
+                html = await response.text()
+            assert "Đã xếp 1 tin nhắc" in html
+            async with clerk.post(
+                site.url + "/vanphong/hanchot/tiendo", data={"csrf_token": token_of(html)}
+            ) as response:
+                assert "spreadsheetml" in response.headers["Content-Type"]
+            url = f"{site.url}/vanphong/hanchot/{deadline_id}/dong"
+            async with clerk.post(url, data={"csrf_token": token_of(html)}) as response:
+                html = await response.text()
+            assert 'id="deadline-state">Đã đóng<' in html
+            status, html = await get(clerk, site.url + "/vanphong/nhatky?ai=staff:lan")
+            assert "Gửi nhắc hạn chót ngay" in html and "Trả lời câu hỏi" in html
