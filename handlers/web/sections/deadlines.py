@@ -205,6 +205,7 @@ async def act(request: web.Request) -> web.Response:
     action = request.match_info["action"]
     service = s.services.deadlines
     t = s.services.content.texts
+    notice: str | None
     if action == "mo":
         problem = await service.open(deadline_id, current.actor)
         if problem is not None:
