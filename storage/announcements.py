@@ -23,6 +23,7 @@ class Announcement:
     progress_message_id: str | None
     channel: str | None = None  # only people on this channel; None: every channel
     unit_codes: str | None = None  # comma-separated: only these units (instead of an area)
+    markup: bool = False  # the text is in the neutral markup (the console), not plain (a chat)
 
     @property
     def units(self) -> list[str]:
@@ -31,7 +32,7 @@ class Announcement:
 
 _COLUMNS = (
     "id, created_by, text, photo_file_id, audience, area, state, recipients, chat_id, "
-    "progress_message_id, channel, unit_codes"
+    "progress_message_id, channel, unit_codes, markup"
 )
 
 
@@ -61,13 +62,20 @@ class AnnouncementRepository:
         self.db = db
 
     async def create(
-        self, *, created_by: str, chat_id: str, text: str, photo_file_id: str | None, now: datetime
+        self,
+        *,
+        created_by: str,
+        chat_id: str,
+        text: str,
+        photo_file_id: str | None,
+        now: datetime,
+        markup: bool = False,
     ) -> int:
         async with self.db.transaction() as tx:
             return await tx.insert(
-                "INSERT INTO announcements (created_by, created_at, text, photo_file_id, chat_id) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [created_by, to_db(now), text, photo_file_id, chat_id],
+                "INSERT INTO announcements (created_by, created_at, text, photo_file_id, chat_id, "
+                "markup) VALUES (?, ?, ?, ?, ?, ?)",
+                [created_by, to_db(now), text, photo_file_id, chat_id, int(markup)],
             )
 
     async def get(self, announcement_id: int) -> Announcement | None:

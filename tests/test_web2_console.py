@@ -136,3 +136,53 @@ async def test_a_clerk_creates_a_deadline_and_the_board_follows_the_heads(tmp_pa
             assert 'id="deadline-state">Đã đóng<' in html
             status, html = await get(clerk, site.url + "/vanphong/nhatky?ai=staff:lan")
             assert "Gửi nhắc hạn chót ngay" in html and "Trả lời câu hỏi" in html
+
+
+async def test_an_announcement_to_parents_of_one_area_previewed_counted_started_stopped(
+    tmp_path, bundle
+):
+    from storage.zalo import InteractionRepository
+
+    async with running_site(tmp_path, bundle) as site:
+        for channel, chat, unit in (
+            ("telegram", "601", "MN-HS01"), ("telegram", "602", "THPT-CVA"),
+            ("zalo", "z-603", "MN-HS01"), ("zalo", "z-604", "THPT-CVA"),
+            ("telegram", "605", "THPT-DX01"),  # another area
+        ):  # fmt: skip
+            await add_person(site, channel, chat, "parent", unit)
+        await add_person(site, "telegram", "606", "head", "MN-HS01")  # not a parent
+        async with site.services.db.transaction() as tx:
+            await InteractionRepository(site.services.db).record(
+                tx, "zalo", "z-603", site.services.clock.now()
+            )
+        clerk = await clerk_session(site)
+        async with clerk:
+            status, html = await get(clerk, site.url + "/vanphong/thongbao")
+            form = aiohttp.FormData()
+            form.add_field("csrf_token", token_of(html))
+            form.add_field("text", "Họp phụ huynh <b>thứ Bảy</b> & nhận sổ liên lạc.")
+            form.add_field("audience", "parents")
+            form.add_field("area", "Phường Trấn Biên")
+            form.add_field("channel", "")
+            form.add_field("codes", "")
+            async with clerk.post(site.url + "/vanphong/thongbao", data=form) as response:
+                assert response.status == 200
+                html = await response.text()
+                url = str(response.url)
+            assert 'id="ann-total">4 người nhận<' in html
+            assert re.search(r'data-channel="telegram">.*?<td class="num">2</td>', html, re.S)
+            zalo_row = re.search(r'data-channel="zalo">(.*?)</tr>', html, re.S).group(1)
+            assert re.findall(r'<td class="num">(\d+)</td>', zalo_row) == ["2", "1"]
+            assert "<b>thứ Bảy</b>" in html  # Telegram's preview keeps the markup
+            zalo = re.search(r'data-piece="1">(.*?)</div>', html, re.S).group(1)
+            assert "<b>" not in zalo and "thứ Bảy &amp; nhận" in zalo
+            async with clerk.post(url + "/gui", data={"csrf_token": token_of(html)}) as response:
+                html = await response.text()
+            assert 'id="ann-state">Đang gửi<' in html and 'http-equiv="refresh"' in html
+            assert 'id="ann-stop"' in html
+            async with clerk.post(url + "/dung", data={"csrf_token": token_of(html)}) as response:
+                html = await response.text()
+            assert 'id="ann-state">Đã dừng / hủy<' in html
+            assert 'id="f-cancelled">4<' in html and 'http-equiv="refresh"' not in html
+            status, html = await get(clerk, site.url + "/vanphong/nhatky?ai=staff:lan")
+            assert "Gửi thông báo" in html and "Dừng gửi thông báo" in html

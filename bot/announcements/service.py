@@ -6,8 +6,10 @@ import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from bot.chat.buttons import ButtonFamily
+from bot.chat.markup import from_typed, to_plain
 from bot.chat.paging import page_of, paging_buttons
 from bot.chat.ref import Staff
 from bot.chat.reply import Button, Reply, laid_out
@@ -32,6 +34,9 @@ AUDIENCES: dict[str, tuple[str, ...]] = {
 ALL_AREAS = "all"
 AREAS_PER_PAGE = 8
 MAX_TEXT = 3500
+PHOTO_PATH = "path:"  # photo_file_id of an image uploaded in the console: a file of ours
+ZALO_WINDOW = timedelta(days=7)  # Zalo delivers an OA's free messages this long after a person's
+# last interaction; later ones wait for the person's next message (the outbox's "waiting")
 CAPTION_MAX = 1024  # Telegram's limit for a photo's caption, as it counts (UTF-16, no markup)
 
 
@@ -197,7 +202,10 @@ class AnnouncementService:
     # ------------------------------------------------------- the console's plain steps
 
     def problem(self, text: str, photo: bool = False) -> str | None:
-        """Why a text cannot be announced (the same checks as a draft in the chat), or None."""
+        """Why a text in the neutral markup cannot be announced (a draft's checks), or None."""
+        if from_typed(text) is None:
+            return self.texts.get("announce.unpaired_tags")
+        text = to_plain(text)
         if not text.strip() and not photo:
             return self.texts.get("announce.empty")
         if len(text) > MAX_TEXT:
@@ -221,12 +229,16 @@ class AnnouncementService:
         """A draft with its audience chosen at once (the console's form; checked by `problem`)."""
         if audience not in AUDIENCES:
             raise ValueError(audience)
+        markup = from_typed(text.strip())
+        if markup is None:
+            raise ValueError("unpaired tags")
         announcement_id = await self.repo.create(
             created_by=staff.actor,
             chat_id="",
-            text=text.strip(),
+            text=markup,
             photo_file_id=photo,
             now=self.clock.now(),
+            markup=True,
         )
         await self.repo.set_audience(announcement_id, audience, None if units else area)
         await self.repo.set_targets(announcement_id, units, channel)
@@ -298,11 +310,13 @@ class AnnouncementService:
         return CAPTION_MAX - _telegram_length(html.unescape(re.sub(r"<[^>]*>", "", header)))
 
     def _message(self, announcement: Announcement) -> OutgoingMessage:
-        text = self.texts.raw(
-            "announce.message", org=html.escape(self.org_name), text=html.escape(announcement.text)
-        )
-        if announcement.photo_file_id:
-            return OutgoingMessage(text=text, photo=FileRef(file_id=announcement.photo_file_id))
+        body = announcement.text if announcement.markup else html.escape(announcement.text)
+        text = self.texts.raw("announce.message", org=html.escape(self.org_name), text=body)
+        photo = announcement.photo_file_id
+        if photo and photo.startswith(PHOTO_PATH):  # uploaded in the console, kept on disk
+            return OutgoingMessage(text=text, photo=FileRef(path=photo.removeprefix(PHOTO_PATH)))
+        if photo:
+            return OutgoingMessage(text=text, photo=FileRef(file_id=photo))
         return OutgoingMessage(text=text)
 
     def render_reference(self, reference: str) -> OutgoingMessage:

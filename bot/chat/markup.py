@@ -16,6 +16,27 @@ def escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
+def from_typed(text: str) -> str | None:
+    """What a person typed with <b>, <i>, <code> as the neutral markup: the tags kept, every
+    other character escaped; None when the tags do not pair up (<b> never closed)."""
+    open_tags: list[str] = []
+    pieces = []
+    position = 0
+    for match in TAG.finditer(text):
+        pieces.append(escape(text[position : match.start()]))
+        tag = match.group(0)
+        name = tag.strip("</>")
+        if tag.startswith("</"):
+            if not open_tags or open_tags.pop() != name:
+                return None
+        else:
+            open_tags.append(name)
+        pieces.append(tag)
+        position = match.end()
+    pieces.append(escape(text[position:]))
+    return None if open_tags else "".join(pieces)
+
+
 def to_plain(markup: str) -> str:
     """For channels that show plain text only (Zalo): tags dropped, escapes resolved."""
     return html.unescape(TAG.sub("", markup))

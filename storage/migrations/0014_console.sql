@@ -2,6 +2,7 @@
 -- (encrypted) so that the office can answer it from the browser, and indexes of the dashboard
 ALTER TABLE announcements ADD COLUMN channel TEXT;
 ALTER TABLE announcements ADD COLUMN unit_codes TEXT;  -- comma-separated; NULL: by area
+ALTER TABLE announcements ADD COLUMN markup INTEGER NOT NULL DEFAULT 0;  -- 1: text in the neutral markup
 ALTER TABLE deadline_questions ADD COLUMN question TEXT;  -- Fernet-encrypted
 CREATE INDEX deadline_questions_open ON deadline_questions (deadline_id) WHERE answered_at IS NULL;
 CREATE INDEX audit_log_by_actor ON audit_log (actor, id);

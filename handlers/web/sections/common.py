@@ -60,7 +60,7 @@ def alarms(s: WebState) -> list[str]:
         if error:
             key = f"web.health.dead_{channel}"
             texts = s.services.content.texts
-            found.append(t(key) if texts.has(key) else t("web.health.dead_other", channel=channel))
+            found.append(t(key) if texts.has(key) else t("web.health.dead_other", name=channel))
     return found
 
 
