@@ -186,3 +186,81 @@ async def test_an_announcement_to_parents_of_one_area_previewed_counted_started_
             assert 'id="f-cancelled">4<' in html and 'http-equiv="refresh"' not in html
             status, html = await get(clerk, site.url + "/vanphong/nhatky?ai=staff:lan")
             assert "Gửi thông báo" in html and "Dừng gửi thông báo" in html
+
+
+STATS = [  # (local day and hour, category, anonymous, status, minutes to the first action, unit)
+    ("2026-09-10 08:00", "ma_tuy", False, "resolved", 30, "THPT-DX01"),
+    ("2026-09-20 09:00", "ma_tuy", True, "new", None, "THPT-DX01"),
+    ("2026-10-05 10:00", "bao_luc_hoc_duong", False, "received", 90, "TH-ND01"),
+    ("2026-10-06 10:00", "bao_luc_hoc_duong", False, "resolved", 150, "TH-ND01"),
+    ("2026-11-11 15:00", "ma_tuy", True, "spam", None, None),
+]
+
+
+async def seed_reports(site) -> None:
+    from datetime import datetime, timedelta
+
+    from storage.db import to_db
+
+    tz = site.services.clock.tz
+    async with site.services.db.transaction() as tx:
+        for number, (moment, category, anonymous, status, minutes, unit) in enumerate(STATS):
+            created = datetime.strptime(moment, "%Y-%m-%d %H:%M").replace(tzinfo=tz)
+            first = to_db(created + timedelta(minutes=minutes)) if minutes else None
+            await tx.execute(
+                "INSERT INTO reports (code, anonymous, channel, chat_id, category, unit_code, "
+                "status, body, created_at, updated_at, first_action_at, last_announced_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'x', ?, ?, ?, ?)",
+                [f"TEST-{number:04d}", int(anonymous), None if anonymous else "telegram",
+                 None if anonymous else str(700 + number), category, unit, status,
+                 to_db(created), to_db(created), first, to_db(created)],
+            )  # fmt: skip
+
+
+def bars(html: str, chart: str) -> dict[tuple[str, str], str]:
+    """(label, series) -> value of every bar of one inline SVG chart."""
+    svg = re.search(rf'<svg[^>]*data-chart="{chart}".*?</svg>', html, re.S).group(0)
+    return {
+        (m.group(1), m.group(2) or ""): m.group(3)
+        for m in re.finditer(
+            r'<rect [^>]*data-label="([^"]*)"(?: data-series="([^"]*)")? data-value="([^"]*)"',
+            svg,
+        )
+    }
+
+
+async def test_the_statistics_charts_match_a_known_data_set(tmp_path, bundle):
+    async with running_site(tmp_path, bundle) as site:
+        await seed_reports(site)
+        viewer = await clerk_session(site, "hoa", "viewer")
+        async with viewer:
+            url = site.url + "/vanphong/thongke?ky=ngay&tu=2026-09-01&den=2026-11-30"
+            status, html = await get(viewer, url)
+            assert status == 200, html
+            assert "Thống kê từ 01/09/2026 đến 30/11/2026" in html
+            assert 'id="total-reports">3 / 2<' in html
+            categories = bars(html, "by-category")
+            drugs = site.services.statistics._category("ma_tuy")
+            violence = site.services.statistics._category("bao_luc_hoc_duong")
+            assert categories[(drugs, "Tin báo")] == "1"
+            assert categories[(drugs, "Tố giác ẩn danh")] == "2"
+            assert categories[(violence, "Tin báo")] == "2"
+            assert categories[(violence, "Tố giác ẩn danh")] == "0"
+            months = bars(html, "by-month")
+            assert months == {("09/2026", ""): "2", ("10/2026", ""): "2", ("11/2026", ""): "1"}
+            statuses = bars(html, "status-time")
+            assert statuses[("10/2026", "Đã tiếp nhận")] == "1"
+            assert statuses[("11/2026", "Đã đóng, không xử lý")] == "1"
+            assert 'id="median">1 giờ 30 phút<' in html and 'id="p90">2 giờ 30 phút<' in html
+            first = bars(html, "first-action")
+            assert (
+                first[("Trung vị", "Giờ")] == "1.5"
+                and first[("90% số tin trong vòng", "Giờ")] == "2.5"
+            )
+            # the scorecard sorted by reports, most first
+            status, html = await get(viewer, url + "&sort=reports&dir=desc")
+            order = re.findall(
+                r'<tr data-unit="([^"]+)"><td>[^<]*</td><td>[^<]*</td><td class="num">(\d+)', html
+            )
+            assert order[0][1] == "2" and order[1][1] == "2" and order[2][1] == "0"
+            assert 'href="?ky=ngay&amp;tu=2026-09-01&amp;den=2026-11-30&amp;sort=name' in html
