@@ -44,7 +44,8 @@ def _defs(uid: str) -> str:
         elif name == "hatch":
             inner = (
                 f'<rect width="8" height="8" fill="#fff"/>'
-                f'<path d="M-2,2 l4,-4 M0,8 l8,-8 M6,10 l4,-4" stroke="{colour}" stroke-width="2.5"/>'
+                f'<path d="M-2,2 l4,-4 M0,8 l8,-8 M6,10 l4,-4" '
+                f'stroke="{colour}" stroke-width="2.5"/>'
             )
         elif name == "dots":
             inner = (
