@@ -264,3 +264,60 @@ async def test_the_statistics_charts_match_a_known_data_set(tmp_path, bundle):
             )
             assert order[0][1] == "2" and order[1][1] == "2" and order[2][1] == "0"
             assert 'href="?ky=ngay&amp;tu=2026-09-01&amp;den=2026-11-30&amp;sort=name' in html
+
+
+async def upload_units(session, site, html: str, name: str, content: bytes):
+    form = aiohttp.FormData()
+    form.add_field("csrf_token", token_of(html))
+    form.add_field("file", content, filename=name, content_type="text/csv")
+    async with session.post(site.url + "/vanphong/donvi/nhap", data=form) as response:
+        return response.status, await response.text()
+
+
+async def test_units_import_refuses_a_bad_row_by_line_imports_a_good_file_and_invites(
+    tmp_path, bundle
+):
+    from bot.chat.ref import ChatRef
+
+    header = "Mã đơn vị,Tên đơn vị,Loại hình,Địa bàn\n"
+    bad = header + "THCS-NEW1,Trường THCS Mới,THCS,Xã Mới\nTHCS-NEW2,,THCS,Xã Mới\n"
+    good = header + "THCS-NEW1,Trường THCS Mới,THCS,Xã Mới\nTHCS-NEW2,Trường THCS Hai,THCS,Xã Mới\n"
+    async with running_site(tmp_path, bundle) as site:
+        clerk = await clerk_session(site)
+        async with clerk:
+            status, html = await get(clerk, site.url + "/vanphong/donvi")
+            assert status == 200 and "THPT-DX01" in html
+            status, html = await upload_units(clerk, site, html, "don_vi.csv", bad.encode())
+            assert status == 400
+            assert "Dòng 3, cột Tên đơn vị" in html
+            assert await site.services.people.units.get("THCS-NEW1") is None  # all or nothing
+            status, html = await upload_units(clerk, site, html, "don_vi.csv", good.encode())
+            assert status == 200 and 'id="import-done"' in html
+            assert (await site.services.people.units.get("THCS-NEW2")).name == "Trường THCS Hai"
+            status, html = await get(clerk, site.url + "/vanphong/donvi/THCS-NEW2")
+            url = site.url + "/vanphong/donvi/THCS-NEW2/moi"
+            async with clerk.post(url, data={"csrf_token": token_of(html)}) as response:
+                html = await response.text()
+            code = re.search(r'id="invitation-code">([^<]+)<', html).group(1)
+            assert f"mã mời {code}" in html and "<svg" in html and 'class="qr"' in html
+            # a head types the code on Zalo
+            chat = ChatRef("zalo", "z-777")
+            redemption = await site.services.invitations.redeem(chat, code)
+            assert redemption.dialog_context is not None
+            async with site.services.db.transaction() as tx:
+                await site.services.invitations.finish(
+                    tx, chat, {"subscribe": "yes"}, redemption.dialog_context
+                )
+            status, html = await get(clerk, site.url + "/vanphong/donvi/THCS-NEW2")
+            assert re.search(r'id="unit-heads">Zalo', html)
+            assert "Đã dùng" in html
+            # a second code, revoked
+            async with clerk.post(url, data={"csrf_token": token_of(html)}) as response:
+                html = await response.text()
+            invitation = re.search(r"/vanphong/moi/(\d+)/thuhoi", html).group(1)
+            revoke = f"{site.url}/vanphong/moi/{invitation}/thuhoi"
+            async with clerk.post(revoke, data={"csrf_token": token_of(html)}) as response:
+                html = await response.text()
+            assert "Đã thu hồi" in html
+            status, html = await get(clerk, site.url + "/vanphong/nhatky?ai=staff:lan")
+            assert "Nhập danh sách đơn vị" in html and "Thu hồi lời mời" in html

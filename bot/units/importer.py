@@ -12,12 +12,13 @@ import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import openpyxl
 
 from content.texts import Texts, fold
+from storage.audit import AuditLog
 from storage.db import Database
 from storage.units import Unit, UnitRepository
 
@@ -97,12 +98,22 @@ def parse_units_file(path: Path) -> ImportResult:
         return ImportResult([], [exc.problem])
 
 
-async def import_units(db: Database, path: Path) -> ImportReport:
-    """Parse the file; only if it has no problem at all, add or update every unit in it."""
+async def import_units(db: Database, path: Path, actor: str | None = None) -> ImportReport:
+    """Parse the file; only if it has no problem at all, add or update every unit in it
+    (recorded in the audit log under `actor` when one is given: the console's upload)."""
     result = await asyncio.to_thread(parse_units_file, path)
     if result.problems:
         return ImportReport(0, 0, result.problems)
     added, updated = await UnitRepository(db).upsert_all(result.units)
+    if actor is not None:
+        async with db.transaction() as tx:
+            await AuditLog(db).record(
+                tx,
+                at=datetime.now(UTC),
+                actor=actor,
+                action="units_imported",
+                details=f"{added} + {updated}",
+            )
     log.info("units imported from %s: %d added, %d updated", path, added, updated)
     return ImportReport(added, updated, [])
 
