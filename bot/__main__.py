@@ -8,6 +8,7 @@ import logging
 import signal
 import sqlite3
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.kernel.clock import Clock
@@ -26,6 +27,13 @@ from content import Content
 log = logging.getLogger("antq")
 
 
+def _invitation_link(settings: Settings) -> Callable[[str], str] | None:
+    """Telegram's start links for the console's invitation sheets, when the bot's name is known."""
+    from handlers.telegram.links import start_links
+
+    return start_links(settings.bot_username) if settings.bot_username else None
+
+
 async def serve(settings: Settings, bundle: Content) -> None:
     """Run the bot until SIGINT or SIGTERM."""
     from bot.app import StartupError, build_application, start_bot, stop_bot
@@ -33,7 +41,11 @@ async def serve(settings: Settings, bundle: Content) -> None:
 
     services = await open_services_or_exit(settings, bundle, Clock(settings.tz))
     app = build_application(services)
-    web_server = WebServer(build_web_app(services), settings.http_host, settings.http_port)
+    web_server = WebServer(
+        build_web_app(services, invitation_link=_invitation_link(settings)),
+        settings.http_host,
+        settings.http_port,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -62,7 +74,11 @@ async def serve_web(settings: Settings, bundle: Content) -> None:
     from handlers.web import WebServer, build_web_app
 
     services = await open_services_or_exit(settings, bundle, Clock(settings.tz))
-    server = WebServer(build_web_app(services), settings.http_host, settings.http_port)
+    server = WebServer(
+        build_web_app(services, invitation_link=_invitation_link(settings)),
+        settings.http_host,
+        settings.http_port,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
