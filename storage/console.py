@@ -178,6 +178,18 @@ class ConsoleRepository:
         )
         return {str(r[0]): (int(r[1]), int(r[2] or 0)) for r in rows}
 
+    async def subscribers(self, window_start: datetime) -> list[tuple[str, str, int, int]]:
+        """Subscribed, active people: (role, channel, how many, of which without an interaction
+        since window_start), what a weekly push reaches."""
+        rows = await self.db.fetch_all(
+            "SELECT p.role, p.channel, COUNT(*), SUM(CASE WHEN i.last_at IS NULL OR i.last_at < ? "
+            "THEN 1 ELSE 0 END) FROM people p LEFT JOIN channel_interactions i "
+            "ON i.channel = p.channel AND i.chat_id = p.chat_id "
+            "WHERE p.subscribed = 1 AND p.active = 1 GROUP BY 1, 2 ORDER BY 1, 2",
+            [to_db(window_start)],
+        )
+        return [(str(r[0]), str(r[1]), int(r[2]), int(r[3] or 0)) for r in rows]
+
     async def channels(self) -> list[str]:
         rows = await self.db.fetch_all("SELECT DISTINCT channel FROM people ORDER BY channel")
         return [str(r[0]) for r in rows]

@@ -321,3 +321,20 @@ async def test_units_import_refuses_a_bad_row_by_line_imports_a_good_file_and_in
             assert "Đã thu hồi" in html
             status, html = await get(clerk, site.url + "/vanphong/nhatky?ai=staff:lan")
             assert "Nhập danh sách đơn vị" in html and "Thu hồi lời mời" in html
+
+
+async def test_the_outreach_calendar_and_a_week_per_role_and_channel(tmp_path, bundle):
+    async with running_site(tmp_path, bundle) as site:
+        viewer = await clerk_session(site, "hoa", "viewer")
+        async with viewer:
+            status, html = await get(viewer, site.url + "/vanphong/tuyentruyen")
+            assert status == 200, html
+            weeks = re.findall(r'data-week="([\d-]+)"', html)
+            assert len(weeks) >= 30
+            assert "Nghỉ:" in html  # holidays are marked
+            week = re.search(r'href="/vanphong/tuyentruyen/([\d-]+)"', html).group(1)
+            status, html = await get(viewer, f"{site.url}/vanphong/tuyentruyen/{week}")
+            assert status == 200
+            for name in ("staff", "head", "parents"):
+                assert f'data-version="{name}"' in html
+            assert "Bản cho phụ huynh" in html
