@@ -7,6 +7,7 @@ import contextlib
 import os
 import sqlite3
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from storage.db import BUSY_TIMEOUT_MS
@@ -72,7 +73,29 @@ def backup_database(source: Path, target: Path) -> BackupResult:
     with contextlib.suppress(OSError):
         os.chmod(partial, 0o600)  # the copy holds what the database holds
     os.replace(partial, target)
-    return BackupResult(target, target.stat().st_size, reports, version)
+    size = target.stat().st_size
+    _remember(source, target, size)
+    return BackupResult(target, size, reports, version)
+
+
+LAST_BACKUP = "last_backup"  # meta key: "<UTC ISO time> <size in bytes> <file>", for the console
+
+
+def _remember(source: Path, target: Path, size: int) -> None:
+    """Note the backup in the source's meta table (the console's health page shows it); a
+    database that cannot take the note right now keeps its backup all the same."""
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    with contextlib.suppress(sqlite3.Error):
+        conn = sqlite3.connect(source, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            with conn:
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (LAST_BACKUP, f"{at} {size} {target.name}"),
+                )
+        finally:
+            conn.close()
 
 
 async def backup_in_thread(source: Path, target: Path) -> BackupResult:

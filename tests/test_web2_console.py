@@ -338,3 +338,46 @@ async def test_the_outreach_calendar_and_a_week_per_role_and_channel(tmp_path, b
             for name in ("staff", "head", "parents"):
                 assert f'data-version="{name}"' in html
             assert "Bản cho phụ huynh" in html
+
+
+async def test_staff_and_system_pages_are_for_admins(tmp_path, bundle):
+    from storage.backup import backup_database
+
+    async with running_site(tmp_path, bundle) as site:
+        await site.staff.add("root", "Quản trị", "admin", "mat-khau-du-dai-2026", "cli")
+        clerk = await clerk_session(site)
+        async with clerk:
+            for path in ("/vanphong/canbo", "/vanphong/hethong"):
+                status, _ = await get(clerk, site.url + path)
+                assert status == 403
+        backup_database(site.database, tmp_path / "sao_luu.db")
+        admin = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        async with admin:
+            response = await login(admin, site, "root")
+            html = await response.text()
+            secret = re.search(r'id="totp-secret">([^<]+)<', html)
+            assert secret, html[:3000]
+            from tests.web_helpers import totp_now
+
+            code = totp_now(secret.group(1))
+            async with admin.post(
+                site.url + "/vanphong/totp", data={"csrf_token": token_of(html), "code": code}
+            ) as response:
+                assert str(response.url).endswith("/vanphong/")
+            status, html = await get(admin, site.url + "/vanphong/hethong")
+            assert status == 200
+            assert "sao_luu.db" in html and 'data-channel="zalo"' in html
+            assert "reminders" in html  # a scheduled job
+            status, html = await get(admin, site.url + "/vanphong/canbo")
+            form = {"csrf_token": token_of(html), "username": "minh", "name": "Trần Minh",
+                    "role": "viewer"}  # fmt: skip
+            async with admin.post(site.url + "/vanphong/canbo", data=form) as response:
+                html = await response.text()
+            assert 'id="one-time-password"' in html and 'data-staff="minh"' in html
+            url = site.url + "/vanphong/canbo/lan/khoa"
+            async with admin.post(url, data={"csrf_token": token_of(html)}) as response:
+                html = await response.text()
+            row = re.search(r'data-staff="lan">(.*?)</tr>', html, re.S).group(1)
+            assert "đã khóa" in row
+            status, html = await get(admin, site.url + "/vanphong/nhatky?ai=staff:root")
+            assert "Thêm tài khoản cán bộ" in html and "Khóa tài khoản cán bộ" in html
