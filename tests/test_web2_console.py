@@ -381,3 +381,66 @@ async def test_staff_and_system_pages_are_for_admins(tmp_path, bundle):
             assert "đã khóa" in row
             status, html = await get(admin, site.url + "/vanphong/nhatky?ai=staff:root")
             assert "Thêm tài khoản cán bộ" in html and "Khóa tài khoản cán bộ" in html
+
+
+async def test_notices_in_the_console_badge_arrivals_and_a_dead_channel_banner(tmp_path, bundle):
+    from types import SimpleNamespace
+
+    from tests.web_helpers import submit_tip
+
+    async with running_site(tmp_path, bundle) as site:
+        clerk = await clerk_session(site)
+        async with clerk:
+            status, html = await get(clerk, site.url + "/vanphong/hanchot")
+            assert 'id="unclaimed-badge"' not in html
+            assert 'id="arrivals"' in html and 'data-latest="0"' in html
+            async with aiohttp.ClientSession() as visitor:
+                await submit_tip(visitor, site, "Có người lạ bán thuốc lá điện tử trước cổng.")
+            status, html = await get(clerk, site.url + "/vanphong/hanchot")
+            assert re.search(r'id="unclaimed-badge"[^>]*>1 chưa nhận<', html)
+            async with clerk.get(site.url + "/vanphong/moi?sau=0") as response:
+                assert len((await response.json())["rows"]) == 1
+            dead = SimpleNamespace(needs_administrator="zalo-118", last_sent_at=None, stats={})
+            site.services.senders["zalo"] = dead  # type: ignore[assignment]
+            for path in ("/vanphong/", "/vanphong/thongke", "/vanphong/donvi"):
+                status, html = await get(clerk, site.url + path)
+                assert 'class="alarm" role="alert"' in html and "ANTQ_ZALO_REFRESH_TOKEN" in html
+
+
+async def test_a_viewer_sees_every_section_but_cannot_act(tmp_path, bundle):
+    async with running_site(tmp_path, bundle) as site:
+        clerk = await clerk_session(site)
+        async with clerk:
+            status, html = await get(clerk, site.url + "/vanphong/hanchot")
+            form = {
+                "csrf_token": token_of(html), "title": "Nộp kế hoạch", "due": "2030-02-01T17:00",
+                "scope": "all", "reminders": "1",
+            }  # fmt: skip
+            async with clerk.post(site.url + "/vanphong/hanchot", data=form) as response:
+                deadline_url = str(response.url)
+        viewer = await clerk_session(site, "hoa", "viewer")
+        async with viewer:
+            for path in ("/vanphong/", "/vanphong/thongbao", "/vanphong/hanchot", "/vanphong/donvi",
+                         "/vanphong/tuyentruyen", "/vanphong/thongke", "/vanphong/xuat",
+                         "/vanphong/nhatky", "/vanphong/donvi/THPT-DX01"):  # fmt: skip
+                status, html = await get(viewer, site.url + path)
+                assert status == 200, path
+                assert 'method="post" action="/vanphong/dangxuat"' in html
+                posts = re.findall(r'<form method="post" action="([^"]+)"', html)
+                assert posts == ["/vanphong/dangxuat"], (path, posts)
+            status, html = await get(viewer, deadline_url)
+            assert status == 200 and "Nộp kế hoạch" in html
+            assert not re.findall(r'action="/vanphong/hanchot/\d+/', html)
+            csrf = token_of(html)
+            for path in (
+                deadline_url.removeprefix(site.url) + "/huy",
+                "/vanphong/hanchot",
+                "/vanphong/thongbao",
+                "/vanphong/donvi/THPT-DX01/moi",
+                "/vanphong/xuat",
+            ):
+                async with viewer.post(site.url + path, data={"csrf_token": csrf}) as response:
+                    assert response.status == 403, path
+            for path in ("/vanphong/canbo", "/vanphong/hethong"):
+                status, _ = await get(viewer, site.url + path)
+                assert status == 403
