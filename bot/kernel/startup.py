@@ -30,6 +30,7 @@ LIBRARY_LOG_CEILINGS = {
     "aiosqlite": logging.WARNING,
     "apscheduler": logging.WARNING,
     "aiohttp.access": logging.WARNING,
+    "PIL": logging.WARNING,  # at DEBUG its TIFF plugin logs EXIF tags: a tipster's name, device
 }
 
 

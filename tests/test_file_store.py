@@ -1,0 +1,245 @@
+"""The encrypted file store: round trip, permissions, limits, clean images, rotation, deletion."""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from PIL import ExifTags, Image
+
+from bot.kernel.crypto import Cipher
+from bot.kernel.files import (
+    CHUNK,
+    MB,
+    REPORT_TOO_LARGE,
+    TOO_LARGE,
+    DamagedFileError,
+    FileStore,
+    Refusal,
+    StoredFile,
+    is_store_id,
+)
+from storage.db import Database
+
+NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+MAKE = "PhoneMakerZ17"
+MODEL = "SecretModel-X9"
+ARTIST = "Tran Phung"
+
+
+def jpeg_with_gps(size: tuple[int, int] = (40, 30)) -> bytes:
+    image = Image.new("RGB", size, (200, 30, 30))
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = MAKE
+    exif[ExifTags.Base.Model] = MODEL
+    exif[ExifTags.Base.Artist] = ARTIST
+    exif[ExifTags.Base.Orientation] = 6
+    exif[ExifTags.IFD.GPSInfo] = {
+        ExifTags.GPS.GPSLatitudeRef: "N",
+        ExifTags.GPS.GPSLatitude: (10.0, 57.0, 30.0),
+        ExifTags.GPS.GPSLongitudeRef: "E",
+        ExifTags.GPS.GPSLongitude: (106.0, 50.0, 15.0),
+    }
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+def assert_clean_image(data: bytes) -> Image.Image:
+    for secret in (MAKE.encode(), MODEL.encode(), ARTIST.encode(), b"GPS"):
+        assert secret not in data
+    image = Image.open(io.BytesIO(data))
+    exif = image.getexif()
+    assert len(exif) == 0
+    assert not exif.get_ifd(ExifTags.IFD.GPSInfo)
+    for key in ("exif", "xmp", "icc_profile", "comment"):
+        assert key not in image.info
+    return image
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "antq.db")
+    yield database
+    await database.close()
+
+
+def make_store(db: Database, tmp_path: Path, cipher: Cipher | None = None, **limits: int):
+    cipher = cipher or Cipher([Cipher.generate_key()])
+    return FileStore(db, cipher, tmp_path / "files", lambda: NOW, **limits)
+
+
+def blobs(store: FileStore) -> list[Path]:
+    return [p for p in store.folder.rglob("*") if p.is_file()]
+
+
+async def test_round_trip_is_encrypted_on_disk_and_owner_only(db: Database, tmp_path: Path):
+    store = make_store(db, tmp_path)
+    secret = b"Bien ban so 17/2026 - nguoi lam chung: Nguyen Van A. " * 5000  # several chunks
+    stored = await store.put(
+        secret, kind="document", file_name="bien-ban.txt", mime_type="text/plain"
+    )
+    assert isinstance(stored, StoredFile) and is_store_id(stored.id)
+    assert stored.size == len(secret) and len(secret) > 3 * CHUNK
+    assert await store.read(stored.id) == secret
+    pieces = [piece async for piece in store.chunks(stored.id)]
+    assert len(pieces) > 3 and max(len(p) for p in pieces) <= CHUNK
+    (blob,) = blobs(store)
+    assert stat.S_IMODE(blob.stat().st_mode) == 0o600
+    raw = blob.read_bytes()
+    assert b"Nguyen Van A" not in raw and b"bien-ban" not in raw
+    info = await store.info(stored.id)
+    assert info == StoredFile(stored.id, "document", "text/plain", "bien-ban.txt", len(secret))
+    row = await db.fetch_one("SELECT name, sha256 FROM files WHERE id = ?", [stored.id])
+    assert row is not None and "bien-ban" not in row[0]
+    assert not list((store.folder / "tmp").iterdir())  # the temporary file was renamed
+
+
+async def test_a_stream_is_stored_without_holding_it(db: Database, tmp_path: Path):
+    store = make_store(db, tmp_path)
+
+    async def stream() -> AsyncIterator[bytes]:
+        for index in range(10):
+            yield bytes([index]) * 50_000
+
+    stored = await store.put(stream(), kind="video", mime_type="video/mp4")
+    assert isinstance(stored, StoredFile) and stored.size == 500_000
+    data = await store.read(stored.id)
+    assert data[:50_000] == b"\x00" * 50_000 and data[-1:] == b"\x09"
+
+
+async def test_size_limits_are_refused_with_a_reason(db: Database, tmp_path: Path, bundle):
+    store = make_store(db, tmp_path, max_file_bytes=1 * MB, max_report_bytes=3 * MB)
+    refused = await store.put(b"x" * (MB + 1), kind="document")
+    assert refused == Refusal(TOO_LARGE, {"mb": 1})
+    assert "1 MB" in bundle.texts.get(refused.reason_key, **refused.params)
+    over_report = await store.put(b"x" * 600_000, kind="document", room=500_000)
+    assert over_report == Refusal(REPORT_TOO_LARGE, {"mb": 3})
+    assert "3 MB" in bundle.texts.get(over_report.reason_key, **over_report.params)
+    big_image = await store.take(b"\xff\xd8\xff" + b"\x00" * MB, kind="photo")
+    assert isinstance(big_image, Refusal) and big_image.reason_key == TOO_LARGE
+    assert blobs(store) == []  # nothing is left behind
+    assert tuple(await db.fetch_one("SELECT COUNT(*) FROM files")) == (0,)
+
+
+@pytest.mark.parametrize("kind", ["photo", "document"])
+async def test_images_come_out_of_the_store_without_metadata(
+    db: Database, tmp_path: Path, kind: str
+):
+    store = make_store(db, tmp_path)
+    source = jpeg_with_gps()
+    before = Image.open(io.BytesIO(source)).getexif()
+    assert before.get_ifd(ExifTags.IFD.GPSInfo) and before[ExifTags.Base.Make] == MAKE
+    stored = await store.take(source, kind=kind, file_name="IMG_Nguyen.jpg", mime_type="image/jpeg")
+    assert isinstance(stored, StoredFile)
+    assert (stored.file_name, stored.mime_type) == ("anh-1.jpg", "image/jpeg")
+    image = assert_clean_image(await store.read(stored.id))
+    assert image.size == (30, 40)  # turned upright as the orientation said
+
+
+async def test_a_photo_that_is_no_image_is_refused(db: Database, tmp_path: Path):
+    store = make_store(db, tmp_path)
+    refused = await store.take(b"%PDF-1.4 author=Tran Phung", kind="photo")
+    assert isinstance(refused, Refusal)
+    fake = await store.take(b"not a jpeg at all", kind="document", file_name="x.jpg")
+    assert fake == Refusal("security.media.unreadable")
+    assert blobs(store) == []
+
+
+async def test_other_documents_are_stored_or_refused_for_tips(db: Database, tmp_path: Path):
+    store = make_store(db, tmp_path)
+    pdf = b"%PDF-1.4 hop dong"
+    refused = await store.take(pdf, kind="document", file_name="a.pdf", images_only=True)
+    assert refused == Refusal("security.media.not_accepted")
+    stored = await store.take(pdf, kind="document", file_name="a.pdf", mime_type="application/pdf")
+    assert isinstance(stored, StoredFile) and await store.read(stored.id) == pdf
+
+
+async def test_key_rotation_still_decrypts(db: Database, tmp_path: Path):
+    old, new = Cipher.generate_key(), Cipher.generate_key()
+    stored = await make_store(db, tmp_path, Cipher([old])).put(b"evidence", kind="document")
+    assert isinstance(stored, StoredFile)
+    both = make_store(db, tmp_path, Cipher([new, old]))
+    assert await both.read(stored.id) == b"evidence"
+    assert await both.rewrap_keys() == 1
+    assert await make_store(db, tmp_path, Cipher([new])).read(stored.id) == b"evidence"
+    with pytest.raises(Exception):  # noqa: B017 - the old key alone no longer unwraps it
+        await make_store(db, tmp_path, Cipher([old])).read(stored.id)
+
+
+async def test_a_damaged_blob_is_detected(db: Database, tmp_path: Path):
+    store = make_store(db, tmp_path)
+    stored = await store.put(b"a" * 100_000, kind="document")
+    assert isinstance(stored, StoredFile)
+    blob = store.path(stored.id)
+    data = bytearray(blob.read_bytes())
+    blob.write_bytes(bytes(data[: len(data) // 2]))
+    with pytest.raises(DamagedFileError):
+        await store.read(stored.id)
+    data[-5] ^= 1
+    blob.write_bytes(bytes(data))
+    with pytest.raises(DamagedFileError):
+        await store.read(stored.id)
+
+
+async def test_delete_removes_the_blob_and_its_rows(db: Database, tmp_path: Path):
+    store = make_store(db, tmp_path)
+    stored = await store.put(b"to be erased", kind="document")
+    assert isinstance(stored, StoredFile)
+    await store.remember_channel_id(stored.id, "telegram", "AgACAgIAAxk-cached")
+    assert await store.channel_id(stored.id, "telegram") == "AgACAgIAAxk-cached"
+    assert await store.delete(stored.id) is True
+    assert blobs(store) == [] and await store.info(stored.id) is None
+    assert tuple(await db.fetch_one("SELECT COUNT(*) FROM file_channel_ids")) == (0,)
+    assert await store.delete(stored.id) is False
+    assert await store.delete("../../etc/passwd") is False
+
+
+async def test_channel_ids_are_a_cache_that_may_expire(db: Database, tmp_path: Path):
+    store = make_store(db, tmp_path)
+    stored = await store.put(b"photo", kind="document")
+    assert isinstance(stored, StoredFile)
+    await store.remember_channel_id(stored.id, "zalo", "zalo-attachment-1")
+    assert await store.channel_id(stored.id, "zalo", max_age=timedelta(days=7)) is not None
+    later = FileStore(db, store.cipher, store.folder, lambda: NOW + timedelta(days=8))
+    assert await later.channel_id(stored.id, "zalo", max_age=timedelta(days=7)) is None
+    assert await later.channel_id(stored.id, "telegram") is None
+
+
+def test_store_ids_are_unguessable_and_told_apart_from_telegram_ids():
+    assert not is_store_id("AgACAgIAAxkBAAIBZ2bQ8f3k9x0AAbXyW1Ws5PqVbQACAt0xG")
+    assert not is_store_id("../" + "a" * 29)
+    assert is_store_id("0123456789abcdef0123456789abcdef")
+
+
+def test_files_folder_defaults_beside_the_database(tmp_path: Path):
+    from bot.kernel.config import Settings
+
+    settings = Settings(_env_file=None, database_path=tmp_path / "data" / "antq.db")
+    assert settings.files_folder == tmp_path / "data" / "files"
+    assert settings.file_max_mb == 20 and settings.report_files_max_mb == 50
+    custom = Settings(_env_file=None, files_dir=tmp_path / "elsewhere")
+    assert custom.files_folder == tmp_path / "elsewhere"
+    assert os.sep in str(custom.files_folder)
+
+
+def test_pillow_never_logs_below_warning():
+    import logging
+
+    from bot.kernel.startup import quiet_libraries
+
+    root = logging.getLogger()
+    previous = root.level
+    root.setLevel(logging.DEBUG)
+    try:
+        quiet_libraries()
+        assert logging.getLogger("PIL").getEffectiveLevel() == logging.WARNING
+        assert not logging.getLogger("PIL.TiffImagePlugin").isEnabledFor(logging.DEBUG)
+    finally:
+        root.setLevel(previous)
+        quiet_libraries()
