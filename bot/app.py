@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from datetime import timedelta
 
@@ -16,8 +18,9 @@ from bot.kernel.services import Services
 from handlers.telegram import announcements
 from handlers.telegram.aiohttp_request import AiohttpRequest
 from handlers.telegram.context import SERVICES_KEY
+from handlers.telegram.files import CHANNEL as TELEGRAM
+from handlers.telegram.files import TelegramFiles
 from handlers.telegram.outbox_transport import TelegramTransport, make_outbox_bot
-from handlers.telegram.sanitize import TelegramSanitizer
 from storage.db import Transaction
 from storage.outbox import OutboxRow
 
@@ -29,6 +32,8 @@ REMINDERS_EVERY = timedelta(minutes=1)
 RETENTION_EVERY = timedelta(days=1)  # a daily purge; idempotent, so a restart may run it again
 PROGRESS_EVERY = timedelta(seconds=10)  # the office group takes 20 messages a minute
 TRANSPORT_KEY = "outbox_transport"
+FILES_KEY = "telegram_files"
+ADOPTION_KEY = "file_adoption"
 
 
 def build_application(services: Services) -> Application:
@@ -48,10 +53,12 @@ def build_application(services: Services) -> Application:
         .build()
     )
     app.bot_data[SERVICES_KEY] = services
-    transport = TelegramTransport(make_outbox_bot(settings))
+    transport = TelegramTransport(make_outbox_bot(settings), services.files)
     app.bot_data[TRANSPORT_KEY] = transport
     services.sender = _sender(services, transport)
-    services.conversations.sanitizer = TelegramSanitizer(app.bot, services.content.texts)
+    files = TelegramFiles(app.bot, services.files)
+    app.bot_data[FILES_KEY] = files
+    services.conversations.fetchers[TELEGRAM] = files.fetch
     handlers.register(app, settings)
     return app
 
@@ -141,11 +148,28 @@ async def start_bot(app: Application, services: Services) -> None:
             first=PROGRESS_EVERY,
             name="announcement-progress",
         )
+    app.bot_data[ADOPTION_KEY] = asyncio.create_task(_adopt_legacy_files(app, services))
     await _start_receiving(app, services.settings)
+
+
+async def _adopt_legacy_files(app: Application, services: Services) -> None:
+    """Once up: Telegram file ids kept before the file store, fetched into it (lazy migration)."""
+    try:
+        moved = await app.bot_data[FILES_KEY].adopt_legacy_files(services.cipher)
+    except Exception:
+        log.exception("files kept before the file store could not all be adopted")
+        return
+    if moved:
+        log.info("file store: %d files kept before it were adopted", moved)
 
 
 async def stop_bot(app: Application) -> None:
     """Stop receiving, let running handlers finish, flush the outbox, release connections."""
+    adoption: asyncio.Task[None] | None = app.bot_data.get(ADOPTION_KEY)
+    if adoption is not None and not adoption.done():
+        adoption.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await adoption
     if app.updater is not None and app.updater.running:
         await app.updater.stop()
     if app.running:

@@ -106,3 +106,40 @@ class FileRepository:
                 "channel_file_id = excluded.channel_file_id, cached_at = excluded.cached_at",
                 [file_id, channel, channel_file_id, to_db(now)],
             )
+
+    async def forget_channel_id(self, file_id: str, channel: str) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "DELETE FROM file_channel_ids WHERE file_id = ? AND channel = ?", [file_id, channel]
+            )
+
+
+class LegacyRefs:
+    """References kept before the file store (Telegram file ids), to adopt into it."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def report_files(self) -> list[tuple[int, str, str]]:
+        """(row id, kind, encrypted ref) of every report file; the caller tells old from new."""
+        rows = await self.db.fetch_all("SELECT id, kind, ref FROM report_files ORDER BY id")
+        return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+    async def replace_report_file(self, row_id: int, old: str, new: str) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE report_files SET ref = ? WHERE id = ? AND ref = ?", [new, row_id, old]
+            )
+
+    async def announcement_photos(self) -> list[tuple[int, str]]:
+        rows = await self.db.fetch_all(
+            "SELECT id, photo_ref FROM announcements WHERE photo_ref IS NOT NULL ORDER BY id"
+        )
+        return [(int(r[0]), str(r[1])) for r in rows]
+
+    async def replace_announcement_photo(self, announcement_id: int, old: str, new: str) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE announcements SET photo_ref = ? WHERE id = ? AND photo_ref = ?",
+                [new, announcement_id, old],
+            )

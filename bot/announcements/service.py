@@ -93,7 +93,7 @@ class AnnouncementService:
             created_by=clerk_id,
             chat_id=chat_id,
             text=text.strip(),
-            photo_file_id=photo,
+            photo_ref=photo,
             now=self.clock.now(),
         )
         rows = [
@@ -220,8 +220,8 @@ class AnnouncementService:
         text = self.texts.raw(
             "announce.message", org=html.escape(self.org_name), text=html.escape(announcement.text)
         )
-        if announcement.photo_file_id:
-            return OutgoingMessage(text=text, photo=announcement.photo_file_id)
+        if announcement.photo_ref:
+            return OutgoingMessage(text=text, photo=announcement.photo_ref)
         return OutgoingMessage(text=text)
 
     def render_reference(self, reference: str) -> OutgoingMessage:

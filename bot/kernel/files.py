@@ -24,7 +24,7 @@ import re
 import secrets
 import struct
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO, Literal
@@ -54,6 +54,10 @@ REPORT_TOO_LARGE = "files.report_too_large"
 NOT_AN_IMAGE = media_privacy.REFUSED_UNREADABLE
 
 
+class FetchError(Exception):
+    """A channel could not download a file a person sent (network, expired id)."""
+
+
 class DamagedFileError(Exception):
     """A blob is missing, cut short or altered, or its key cannot be unwrapped."""
 
@@ -65,6 +69,7 @@ class StoredFile:
     mime_type: str | None
     file_name: str | None
     size: int
+    cleaned: bool = False  # an image re-encoded without its metadata
 
 
 @dataclass(frozen=True)
@@ -146,13 +151,14 @@ class FileStore:
         del data
         if isinstance(cleaned, media_privacy.Refused):
             return Refusal(cleaned.reason_key)
-        return await self.put(
+        stored = await self.put(
             cleaned.data,
             kind=kind,
             file_name=cleaned.file_name,
             mime_type=cleaned.mime_type,
             room=room,
         )
+        return replace(stored, cleaned=True) if isinstance(stored, StoredFile) else stored
 
     async def put(
         self,

@@ -18,6 +18,7 @@ from bot.invitations.service import InvitationService
 from bot.kernel.clock import Clock
 from bot.kernel.config import Settings
 from bot.kernel.crypto import Cipher, KeySource, check_key, load_key
+from bot.kernel.files import MB, FileStore
 from bot.kernel.outbox import Outbox, OutboxSender, OutgoingMessage
 from bot.office.audit import AuditView
 from bot.office.export_desk import ExportDesk
@@ -60,6 +61,7 @@ class Services:
     exports: ExportDesk
     statistics: StatisticsDesk
     retention: RetentionService
+    files: FileStore
     sender: OutboxSender | None = field(default=None)  # set by the channel that can deliver
 
     @classmethod
@@ -78,6 +80,14 @@ class Services:
             if holder and holder[0].sender is not None:
                 holder[0].sender.notify()
 
+        files = FileStore(
+            db,
+            cipher,
+            settings.files_folder,
+            clock.now,
+            max_file_bytes=settings.file_max_mb * MB,
+            max_report_bytes=settings.report_files_max_mb * MB,
+        )
         units = UnitRepository(db)
         people_repo = PeopleRepository(db)
         people = PeopleService(content, people_repo, units, clock, settings.org_name)
@@ -139,6 +149,7 @@ class Services:
             unseal=cipher.decrypt,
             pseudonym=cipher.pseudonym,
             after_commit=notify,
+            files=files,
         )
         outreach = OutreachService(db, content.outreach, content.texts, clock, settings, notify)
         announcements = AnnouncementService(
@@ -166,7 +177,8 @@ class Services:
             AuditView(db, content.texts, clock),
             ExportDesk(db, content, cipher, clock),
             StatisticsDesk(db, content, clock),
-            RetentionService(db, cipher, clock, settings.retention_days),
+            RetentionService(db, cipher, clock, settings.retention_days, files),
+            files,
         )
         holder.append(services)
         return services

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.dialogs.conversation import ChatRef, Finish
-from bot.dialogs.engine import OptionPage, Reply
+from bot.dialogs.engine import OptionPage, Reply, stored_ref
 from bot.kernel.clock import Clock, format_local
 from bot.kernel.crypto import Cipher
 from bot.office.review import OfficeDesk
@@ -140,7 +140,7 @@ class ReportService:
         )
         report = await self.reports.get_in(tx, report_id)
         assert report is not None
-        files = [(a["kind"], a["file_id"]) for a in evidence]
+        files = [(a["kind"], stored_ref(a)) for a in evidence]
         await self.desk.announce(tx, report, body, files)
         self.submissions.record_failure(self.keyer.key(chat.chat_id))  # counts a submission
         self._recent[fingerprint] = now
@@ -316,5 +316,5 @@ class ReportService:
             )
             note = self.texts.get("office.addition_files", count=len(files), code=report.code)
             await self.desk.tell_office(tx, report.id, note)
-            await self.desk.announce_files(tx, report, [(a["kind"], a["file_id"]) for a in files])
+            await self.desk.announce_files(tx, report, [(a["kind"], stored_ref(a)) for a in files])
         return Finish([Reply(self.texts.get("followup.added"))])

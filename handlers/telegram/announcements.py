@@ -13,6 +13,7 @@ from bot.announcements.service import parse_button
 from bot.dialogs.engine import Reply
 from bot.kernel.services import Services
 from handlers.telegram.context import is_office_chat, office_button, services_of
+from handlers.telegram.files import TelegramFiles
 from handlers.telegram.render import fit, keyboard, send
 
 LAST_PROGRESS_KEY = "announcement_progress"
@@ -38,7 +39,14 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def draft(message: Message, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The clerk's reply to the prompt: a text, or a photo with its caption."""
     services = services_of(context)
-    photo = message.photo[-1].file_id if message.photo else None
+    photo = None
+    if message.photo:  # into the bot's store, cleaned, so any channel can send it
+        files = TelegramFiles(context.bot, services.files)
+        stored = await files.take(message.photo[-1].file_id, "photo", images_only=True)
+        if isinstance(stored, str):
+            await send(context, message.chat_id, [Reply(services.content.texts.get(stored))])
+            return
+        photo = stored.id
     text = message.text or message.caption or ""
     reply = await services.announcements.draft(message.from_user.id, message.chat_id, text, photo)
     await send(context, message.chat_id, [reply])
