@@ -243,3 +243,61 @@ def test_pillow_never_logs_below_warning():
     finally:
         root.setLevel(previous)
         quiet_libraries()
+
+
+# ------------------------------------------------------------------ before the file store
+
+
+def test_attachments_saved_before_the_store_still_load():
+    from bot.dialogs.engine import Attachment, DialogState, stored_ref
+    from bot.office.review import file_message
+
+    old = {"kind": "photo", "file_id": "AgACAgIAAxkBAAIB-old", "size": 10}
+    assert Attachment.model_validate(old).stored_id == "AgACAgIAAxkBAAIB-old"
+    assert stored_ref(old) == "AgACAgIAAxkBAAIB-old"
+    state = DialogState.model_validate({"dialog": "tip", "step": "evidence", "answers": {}})
+    assert state.dialog == "tip"
+    legacy = file_message("photo", "AgACAgIAAxkBAAIB-old", "Tệp 1/1")
+    assert legacy.photo is not None and legacy.photo.file_id == "AgACAgIAAxkBAAIB-old"
+    new = file_message("document", "0123456789abcdef0123456789abcdef", "Tệp 1/1")
+    assert new.document is not None and new.document.stored_id == "0123456789abcdef0123456789abcdef"
+    assert new.document.file_id is None
+    again = type(new).from_payload(new.to_payload())
+    assert again.document is not None and again.document.stored_id == new.document.stored_id
+
+
+async def test_telegram_file_ids_kept_before_the_store_are_adopted(harness):
+    from handlers.telegram.files import TelegramFiles
+    from sandbox.telegram.media import new_media
+    from tests.conftest import OFFICE_CHAT_ID
+
+    services = harness.services
+    _, photo_id = new_media(harness.sandbox.state, "photo", jpeg_with_gps())
+    _, document_id = new_media(
+        harness.sandbox.state, "document", b"%PDF-1.4 bien ban", "bien-ban.pdf", "application/pdf"
+    )
+    async with services.db.transaction() as tx:
+        report_id = await services.reports.reports.insert(
+            tx, code="OLD1-FILE", anonymous=True, channel=None, chat_id=None, category="co_bac",
+            unit_code=None, body=services.cipher.encrypt_json({"what": "x"}),
+            passphrase_hash="h", now=NOW,
+        )  # fmt: skip
+        for kind, ref in (("photo", photo_id), ("document", document_id), ("photo", "gone")):
+            await tx.execute(
+                "INSERT INTO report_files (report_id, kind, ref, added_by, added_at) "
+                "VALUES (?, ?, ?, 'sender', '2026-11-01T00:00:00+00:00')",
+                [report_id, kind, services.cipher.encrypt(ref)],
+            )
+    announcement_id = await services.announcements.repo.create(
+        created_by=1, chat_id=OFFICE_CHAT_ID, text="Lịch trực", photo_ref=photo_id, now=NOW
+    )
+    files = TelegramFiles(harness.app.bot, services.files)
+    assert await files.adopt_legacy_files(services.cipher) == 3  # "gone": Telegram has no such
+    rows = await services.db.fetch_all("SELECT kind, ref FROM report_files ORDER BY id")
+    refs = [services.cipher.decrypt(ref) for _, ref in rows]
+    assert is_store_id(refs[0]) and is_store_id(refs[1]) and refs[2] == "gone"
+    assert_clean_image(await services.files.read(refs[0]))
+    assert await services.files.read(refs[1]) == b"%PDF-1.4 bien ban"
+    announcement = await services.announcements.repo.get(announcement_id)
+    assert announcement is not None and is_store_id(announcement.photo_ref)
+    assert await files.adopt_legacy_files(services.cipher) == 0  # nothing twice
