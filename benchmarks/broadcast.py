@@ -656,6 +656,7 @@ async def run_lifted(args: argparse.Namespace, procs: Procs, tmp: Path, results:
                     per_chat_rate=1000,
                     per_chat_burst=1000,
                     concurrency=args.concurrency,
+                    channel="telegram",
                 )
                 try:
                     async with Monitor(client) as monitor:

@@ -172,6 +172,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     target = Path(args.file)
     if target.suffix.lower() != ".xlsx":
         target = target.with_suffix(".xlsx")
+    folder = target.parent
+    if not folder.is_dir():  # checked first: the workbook writer would fail half-way
+        detail = f"{folder}: {texts.raw('export.no_folder')}"
+        print(texts.raw("export.cli_failed", detail=detail), file=sys.stderr)
+        return EXIT_CONFIG
 
     async def run() -> int:
         services = await open_services_or_exit(settings, bundle, Clock(settings.tz))

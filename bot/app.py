@@ -6,10 +6,13 @@ import asyncio
 import contextlib
 import logging
 from datetime import timedelta
+from typing import Any
 
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.ext._utils import webhookhandler
+from tornado.httpserver import HTTPServer
 
 import handlers.telegram as handlers
 from bot.kernel.config import Mode, Settings
@@ -17,8 +20,7 @@ from bot.kernel.outbox import OutboxSender
 from bot.kernel.services import Services
 from handlers.telegram import announcements
 from handlers.telegram.aiohttp_request import AiohttpRequest
-from handlers.telegram.context import SERVICES_KEY
-from handlers.telegram.files import CHANNEL as TELEGRAM
+from handlers.telegram.context import CHANNEL, SERVICES_KEY
 from handlers.telegram.files import TelegramFiles
 from handlers.telegram.outbox_transport import TelegramTransport, make_outbox_bot
 from storage.db import Transaction
@@ -34,18 +36,24 @@ PROGRESS_EVERY = timedelta(seconds=10)  # the office group takes 20 messages a m
 TRANSPORT_KEY = "outbox_transport"
 FILES_KEY = "telegram_files"
 ADOPTION_KEY = "file_adoption"
+REQUESTS_KEY = "http_requests"
+WEBHOOK_MAX_BODY = 1 << 20  # an update is a few KB; Telegram's largest are far below 1 MB
 
 
 def build_application(services: Services) -> Application:
     """A ready-to-start Application with every handler registered and the outbox sender."""
     settings = services.settings
+    requests = [
+        AiohttpRequest(connection_pool_size=64, media_timeout=120.0),
+        AiohttpRequest(connection_pool_size=2),
+    ]
     app = (
         ApplicationBuilder()
         .token(settings.bot_token.get_secret_value())
         .base_url(f"{settings.api_base_url}/bot")
         .base_file_url(f"{settings.api_base_url}/file/bot")
-        .request(AiohttpRequest(connection_pool_size=64, media_timeout=120.0))
-        .get_updates_request(AiohttpRequest(connection_pool_size=2))
+        .request(requests[0])
+        .get_updates_request(requests[1])
         .concurrent_updates(settings.concurrent_updates)
         # Replies to a person who is waiting are not paced to the broadcast limit (the outbox
         # paces everything proactive); groups keep Telegram's 20 a minute; a 429 is retried.
@@ -53,12 +61,13 @@ def build_application(services: Services) -> Application:
         .build()
     )
     app.bot_data[SERVICES_KEY] = services
+    app.bot_data[REQUESTS_KEY] = requests
     transport = TelegramTransport(make_outbox_bot(settings), services.files)
     app.bot_data[TRANSPORT_KEY] = transport
     services.sender = _sender(services, transport)
     files = TelegramFiles(app.bot, services.files)
     app.bot_data[FILES_KEY] = files
-    services.conversations.fetchers[TELEGRAM] = files.fetch
+    services.conversations.fetchers[CHANNEL] = files.fetch
     handlers.register(app, settings)
     return app
 
@@ -66,12 +75,12 @@ def build_application(services: Services) -> Application:
 def _sender(services: Services, transport: TelegramTransport) -> OutboxSender:
     people = services.people.people
 
-    async def office_message_sent(tx: Transaction, row: OutboxRow, message_id: int) -> None:
+    async def office_message_sent(tx: Transaction, row: OutboxRow, message_id: str) -> None:
         await services.desk.remember_message(tx, row.ref, message_id)
 
-    async def person_blocked(chat_id: int) -> None:
+    async def person_blocked(channel: str, chat_id: str) -> None:
         async with services.db.transaction() as tx:
-            await people.unreachable(tx, "telegram", chat_id)
+            await people.unreachable(tx, channel, chat_id)
 
     return OutboxSender(
         services.db,
@@ -81,6 +90,8 @@ def _sender(services: Services, transport: TelegramTransport) -> OutboxSender:
         decode=services.decode_outgoing,
         on_sent={"office_report": office_message_sent},
         on_blocked=person_blocked,
+        channel=CHANNEL,
+        is_group=lambda chat: chat.startswith("-"),  # Telegram's group ids are negative
     )
 
 
@@ -122,8 +133,10 @@ async def start_bot(app: Application, services: Services) -> None:
         await app.initialize()
         await handlers.publish_commands(app, services)
     except InvalidToken:
+        await _release_requests(app)
         raise StartupError("cli.bad_token", api=api) from None
     except NetworkError as exc:
+        await _release_requests(app)
         raise StartupError("cli.unreachable", api=api, detail=type(exc).__name__) from None
     await app.bot_data[TRANSPORT_KEY].start()
     assert services.sender is not None
@@ -163,6 +176,12 @@ async def _adopt_legacy_files(app: Application, services: Services) -> None:
         log.info("file store: %d files kept before it were adopted", moved)
 
 
+async def _release_requests(app: Application) -> None:
+    """Close the HTTP sessions of an application whose start failed (shutdown() skips them)."""
+    requests: list[AiohttpRequest] = app.bot_data.get(REQUESTS_KEY, [])
+    await asyncio.gather(*(request.shutdown() for request in requests), return_exceptions=True)
+
+
 async def stop_bot(app: Application) -> None:
     """Stop receiving, let running handlers finish, flush the outbox, release connections."""
     adoption: asyncio.Task[None] | None = app.bot_data.get(ADOPTION_KEY)
@@ -183,9 +202,21 @@ async def stop_bot(app: Application) -> None:
     await app.shutdown()
 
 
+class _BoundedHTTPServer(HTTPServer):
+    """Tornado's server with a small body limit: a longer POST is refused from its headers.
+
+    Its default of 100 MB is buffered in full before the secret is even checked.
+    """
+
+    def initialize(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["max_body_size"] = WEBHOOK_MAX_BODY
+        super().initialize(*args, **kwargs)
+
+
 async def _start_receiving(app: Application, settings: Settings) -> None:
     assert app.updater is not None
     if settings.mode is Mode.WEBHOOK:
+        webhookhandler.HTTPServer = _BoundedHTTPServer  # type: ignore[misc]
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
         url_path = (settings.webhook_url or "").split("://", 1)[-1].partition("/")[2]
         await app.updater.start_webhook(

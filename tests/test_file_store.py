@@ -289,7 +289,7 @@ async def test_telegram_file_ids_kept_before_the_store_are_adopted(harness):
                 [report_id, kind, services.cipher.encrypt(ref)],
             )
     announcement_id = await services.announcements.repo.create(
-        created_by=1, chat_id=OFFICE_CHAT_ID, text="Lịch trực", photo_ref=photo_id, now=NOW
+        created_by="1", chat_id=str(OFFICE_CHAT_ID), text="Lịch trực", photo_ref=photo_id, now=NOW
     )
     files = TelegramFiles(harness.app.bot, services.files)
     assert await files.adopt_legacy_files(services.cipher) == 3  # "gone": Telegram has no such

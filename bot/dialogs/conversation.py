@@ -8,29 +8,15 @@ from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.dialogs.engine import (
-    Attachment,
-    DialogEngine,
-    DialogState,
-    Incoming,
-    Reply,
-    StepResult,
-    Upload,
-)
+from bot.chat.ref import ChatRef
+from bot.chat.reply import Reply
+from bot.dialogs.engine import Attachment, DialogEngine, DialogState, Incoming, StepResult, Upload
 from bot.kernel.clock import Clock
 from bot.kernel.files import TOO_LARGE, FetchError, FileStore, Refusal, StoredFile
 from content.schema import AttachmentsStep
 from content.texts import Texts
 from storage.db import Database, Transaction
 from storage.dialog_states import DialogStateRepository
-
-
-@dataclass(frozen=True)
-class ChatRef:
-    """A private conversation on one channel (telegram today, zalo later)."""
-
-    channel: str
-    chat_id: int
 
 
 @dataclass
@@ -75,6 +61,7 @@ class Conversations:
         unseal: Callable[[str], str] = _same,
         pseudonym: Callable[[str], str] = _same,
         after_commit: Callable[[], None] | None = None,
+        former_pseudonyms: Callable[[str], list[str]] | None = None,
         files: FileStore | None = None,
     ) -> None:
         self.db = db
@@ -87,6 +74,7 @@ class Conversations:
         self.unseal = unseal
         self.pseudonym = pseudonym  # open dialogs are filed under this, not under the chat id
         self.after_commit = after_commit
+        self.former_pseudonyms = former_pseudonyms  # after a key rotation: where rows were
         self.files = files  # where accepted files are kept, cleaned and encrypted
         self.fetchers: dict[str, Fetcher] = {}  # per channel: set by the channel that has files
         self._locks: weakref.WeakValueDictionary[ChatRef, asyncio.Lock] = (
@@ -103,15 +91,37 @@ class Conversations:
 
     async def current(self, chat: ChatRef) -> DialogState | None:
         raw = await self.states.get(self._owner(chat))
+        if raw is None:
+            raw = await self._refile(chat)
         return DialogState.model_validate_json(self.unseal(raw)) if raw else None
 
     def _owner(self, chat: ChatRef) -> str:
         return self.pseudonym(f"{chat.channel}:{chat.chat_id}")
 
+    def _former_owners(self, chat: ChatRef) -> list[str]:
+        if self.former_pseudonyms is None:
+            return []
+        return self.former_pseudonyms(f"{chat.channel}:{chat.chat_id}")
+
+    async def _refile(self, chat: ChatRef) -> str | None:
+        """A dialog filed under an older key's pseudonym (the data key was rotated), moved to
+        the current one; None if there is none."""
+        for former in self._former_owners(chat):
+            raw = await self.states.get(former)
+            if raw is None:
+                continue
+            state = DialogState.model_validate_json(self.unseal(raw))
+            async with self.db.transaction() as tx:
+                await self.states.put(tx, self._owner(chat), state.dialog, raw, self.clock.now())
+                await self.states.delete(tx, former)
+            return raw
+        return None
+
     async def begin(
         self, chat: ChatRef, dialog_id: str, context: Mapping[str, str] | None = None
     ) -> Answer:
         """Start a dialog, replacing any open one."""
+        await self._refile(chat)  # so that one kept under an older key is replaced, not orphaned
         result = await self.engine.start(dialog_id, context)
         return await self._settle(chat, dialog_id, result)
 
@@ -148,6 +158,7 @@ class Conversations:
 
     async def cancel(self, chat: ChatRef) -> bool:
         """Close the open dialog without storing what it collected; False if there was none."""
+        await self.current(chat)  # one kept under an older key's pseudonym is closed too
         async with self.db.transaction() as tx:
             existed = await self.states.get_in(tx, self._owner(chat)) is not None
             await self.states.delete(tx, self._owner(chat))

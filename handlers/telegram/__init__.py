@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
 from bot.kernel.config import Settings
 from bot.kernel.services import Services
@@ -14,6 +21,7 @@ from handlers.telegram import (
     audit,
     commands,
     deadlines,
+    dedupe,
     dialog,
     export,
     invitations,
@@ -29,6 +37,7 @@ PRIVATE_ROLES = ("unregistered", "teacher", "parent", "head")
 
 def register(app: Application, settings: Settings) -> None:
     """Every handler, in the order Telegram updates are tried against them."""
+    app.add_handler(TypeHandler(Update, dedupe.drop_repeats), group=-1)
     if settings.office_chat_id is not None:
         office_chat = filters.Chat(settings.office_chat_id)
         app.add_handler(CallbackQueryHandler(office.on_button, pattern=f"^{BUTTON_PREFIX}:"))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import ContextTypes
 
-from bot.dialogs.engine import Reply, is_dialog_payload
+from bot.chat.reply import Reply
+from bot.dialogs.engine import is_dialog_payload
 from handlers.telegram.context import chat_of, is_private, services_of
 from handlers.telegram.incoming import from_update
 from handlers.telegram.render import edit_or_send, send
@@ -31,6 +32,12 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await send(context, chat.chat_id, answer.replies)
 
 
+def is_send_press(data: str | None) -> bool:
+    """A summary's "✅ Gửi" (d:<seq>:y), the one press that may have stored a report."""
+    parts = (data or "").split(":")
+    return len(parts) == 3 and parts[2] == "y"
+
+
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     assert query is not None
@@ -46,9 +53,11 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         answer = await services.conversations.handle(chat, incoming)
         if answer is None:
             await query.answer(texts.get("chat.stale_button"))
-            receipt = await services.reports.lost_receipt(chat)
-            if receipt is not None:
-                await send(context, chat.chat_id, [receipt])
+            pressed = query.message.text if isinstance(query.message, Message) else None
+            if is_send_press(query.data) and pressed:  # only "Gửi", and of that report (D1)
+                receipt = await services.reports.lost_receipt(chat, pressed)
+                if receipt is not None:
+                    await send(context, chat.chat_id, [receipt])
             return
         message = query.message if query.message and query.message.is_accessible else None
         if answer.advanced and message is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.kernel.hygiene import parse_id
 from bot.outreach.service import ARCHIVE_ITEM_PREFIX, ARCHIVE_PAGE_PREFIX, CONFIRM_PREFIX
 from handlers.telegram.commands import private_only
 from handlers.telegram.context import chat_of, services_of
@@ -43,9 +44,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     prefix, _, value = (query.data or "").partition(":")
     if prefix == CONFIRM_PREFIX:
         await query.answer(await outreach.confirm(chat, value), show_alert=True)
-    elif prefix == ARCHIVE_PAGE_PREFIX and value.isdigit():
+    elif prefix == ARCHIVE_PAGE_PREFIX and parse_id(value) is not None:
         await query.answer()
-        await send(context, chat.chat_id, [outreach.archive(int(value))])
+        await send(context, chat.chat_id, [outreach.archive(parse_id(value) or 0)])
     elif prefix == ARCHIVE_ITEM_PREFIX:
         await query.answer()
         await send(context, chat.chat_id, await outreach.show_week(chat, value))

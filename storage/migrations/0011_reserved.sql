@@ -1,1 +1,0 @@
--- reserved for the lead's string ids (issue 9); a stand-in on the files branch only, delete when 0011 lands
