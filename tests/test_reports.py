@@ -445,3 +445,17 @@ async def test_a_lost_receipt_is_shown_again_when_send_is_pressed_again(
     assert [m for m in await user.transcript() if m["from_bot"]][-1][
         "message_id"
     ] == again.message_id
+
+
+async def test_files_of_a_cancelled_dialog_are_deleted(harness: Harness):
+    user = await harness.user("Lan")
+    await walk_to_evidence(user, "/togiac")
+    await user.send_photo(jpeg_with_gps())
+    assert "Đã nhận tệp 1/5" in (await user.next_reply()).text
+    (answer,) = [row async for row in _open_dialog_files(harness, user)]
+    files = harness.services.files
+    assert await files.info(answer["stored_id"]) is not None
+    await user.send("/huy")
+    await user.next_reply()
+    assert await files.info(answer["stored_id"]) is None
+    assert not files.path(answer["stored_id"]).exists()

@@ -10,7 +10,15 @@ from typing import Any
 
 from bot.chat.ref import ChatRef
 from bot.chat.reply import Reply
-from bot.dialogs.engine import Attachment, DialogEngine, DialogState, Incoming, StepResult, Upload
+from bot.dialogs.engine import (
+    Attachment,
+    DialogEngine,
+    DialogState,
+    Incoming,
+    StepResult,
+    Upload,
+    stored_ref,
+)
 from bot.kernel.clock import Clock
 from bot.kernel.files import TOO_LARGE, FetchError, FileStore, Refusal, StoredFile
 from content.schema import AttachmentsStep
@@ -122,8 +130,11 @@ class Conversations:
     ) -> Answer:
         """Start a dialog, replacing any open one."""
         await self._refile(chat)  # so that one kept under an older key is replaced, not orphaned
+        replaced = await self.current(chat)
         result = await self.engine.start(dialog_id, context)
-        return await self._settle(chat, dialog_id, result)
+        answer = await self._settle(chat, dialog_id, result)
+        await self._discard_files(replaced)
+        return answer
 
     async def handle(self, chat: ChatRef, incoming: Incoming) -> Answer | None:
         """Feed input to the open dialog; None when the person has no open dialog."""
@@ -158,11 +169,19 @@ class Conversations:
 
     async def cancel(self, chat: ChatRef) -> bool:
         """Close the open dialog without storing what it collected; False if there was none."""
-        await self.current(chat)  # one kept under an older key's pseudonym is closed too
+        state = await self.current(chat)  # one kept under an older key's pseudonym is closed too
         async with self.db.transaction() as tx:
             existed = await self.states.get_in(tx, self._owner(chat)) is not None
             await self.states.delete(tx, self._owner(chat))
+        await self._discard_files(state)
         return existed
+
+    async def _discard_files(self, state: DialogState | None) -> None:
+        """The stored files of a dialog closed without being submitted: nobody will need them."""
+        if state is None or self.files is None:
+            return
+        for answer in _attachments(state):
+            await self.files.delete(stored_ref(answer))  # a Telegram file id is left alone
 
     async def _store_upload(
         self, chat: ChatRef, state: DialogState, incoming: Incoming
