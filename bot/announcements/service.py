@@ -11,7 +11,7 @@ from bot.chat.ref import Staff
 from bot.chat.reply import Button, Reply, laid_out
 from bot.kernel.clock import Clock
 from bot.kernel.hygiene import parse_id
-from bot.kernel.outbox import PRIORITY_REMINDER, OutgoingMessage
+from bot.kernel.outbox import PRIORITY_REMINDER, FileRef, OutgoingMessage
 from content.texts import Texts
 from storage.announcements import Announcement, AnnouncementRepository
 from storage.audit import AuditLog
@@ -237,7 +237,7 @@ class AnnouncementService:
             "announce.message", org=html.escape(self.org_name), text=html.escape(announcement.text)
         )
         if announcement.photo_ref:
-            return OutgoingMessage(text=text, photo=announcement.photo_ref)
+            return OutgoingMessage(text=text, photo=FileRef.of(announcement.photo_ref))
         return OutgoingMessage(text=text)
 
     def render_reference(self, reference: str) -> OutgoingMessage:
