@@ -301,3 +301,61 @@ async def test_telegram_file_ids_kept_before_the_store_are_adopted(harness):
     announcement = await services.announcements.repo.get(announcement_id)
     assert announcement is not None and is_store_id(announcement.photo_ref)
     assert await files.adopt_legacy_files(services.cipher) == 0  # nothing twice
+
+
+# ------------------------------------------------------------- a dialog receiving files
+
+
+async def test_a_dialog_stores_uploads_within_its_limits(tmp_path: Path, bundle):
+    from bot.chat.ref import ChatRef
+    from bot.dialogs.engine import Incoming, Upload
+    from bot.kernel.files import FetchError
+    from tests.world import open_world
+
+    fetched: list[str] = []
+    payloads = {"jpeg": jpeg_with_gps(), "pdf": b"%PDF-1.4 author"}
+
+    async def fetch(upload: Upload) -> AsyncIterator[bytes]:
+        fetched.append(upload.channel_file_id)
+        if upload.channel_file_id == "broken":
+            raise FetchError("network")
+        yield payloads[upload.channel_file_id]
+
+    async for world in open_world(tmp_path, bundle):
+        conversations = world.services.conversations
+        chat = ChatRef("fake", "4000000000000000001")
+        conversations.fetchers["fake"] = fetch
+        await conversations.begin(chat, "tip")
+        state = await conversations.current(chat)
+        assert state is not None
+        state = state.model_copy(update={"step": "evidence"})
+        async with world.services.db.transaction() as tx:
+            await conversations.states.put(
+                tx, conversations._owner(chat), "tip",
+                conversations.seal(state.model_dump_json()), world.clock.now(),
+            )  # fmt: skip
+
+        def upload(ref: str, kind: str = "photo", size: int | None = None) -> Incoming:
+            file = Upload(kind=kind, channel_file_id=ref, size=size)
+            return Incoming(kind="attachment", upload=file)
+
+        answer = await conversations.handle(chat, upload("jpeg"))
+        assert answer is not None and "Đã xóa thông tin ẩn" in answer.replies[0].text
+        state = await conversations.current(chat)
+        (first,) = state.answers["evidence"]
+        assert_clean_image(await world.services.files.read(first["stored_id"]))
+
+        too_big = await conversations.handle(chat, upload("jpeg", size=21 * MB))
+        assert too_big is not None and "20 MB" in too_big.replies[0].text
+        assert fetched == ["jpeg"]  # refused from what Telegram said, without downloading
+        pdf = await conversations.handle(chat, upload("pdf", "document"))
+        assert pdf is not None and "không nhận loại tệp này" in pdf.replies[0].text
+        broken = await conversations.handle(chat, upload("broken"))
+        assert broken is not None and "chưa tải được" in broken.replies[0].text
+        world.services.files.max_report_bytes = first["size"] + 10
+        full = await conversations.handle(chat, upload("jpeg"))
+        assert full is not None and "không được quá" in full.replies[0].text
+        state = await conversations.current(chat)
+        assert len(state.answers["evidence"]) == 1
+        files = await world.services.db.fetch_one("SELECT COUNT(*) FROM files")
+        assert tuple(files) == (1,)  # nothing refused was kept
