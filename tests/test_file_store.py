@@ -151,6 +151,15 @@ async def test_a_photo_that_is_no_image_is_refused(db: Database, tmp_path: Path)
     assert blobs(store) == []
 
 
+async def test_images_we_cannot_clean_are_never_stored_as_they_are(db: Database, tmp_path: Path):
+    store = make_store(db, tmp_path)
+    heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
+    for name, mime in (("IMG_0001.HEIC", "image/heic"), ("IMG_0001.bin", None), ("x", "image/x")):
+        refused = await store.take(heic, kind="document", file_name=name, mime_type=mime)
+        assert refused == Refusal("security.media.unreadable")
+    assert blobs(store) == []
+
+
 async def test_other_documents_are_stored_or_refused_for_tips(db: Database, tmp_path: Path):
     store = make_store(db, tmp_path)
     pdf = b"%PDF-1.4 hop dong"

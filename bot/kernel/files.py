@@ -52,6 +52,7 @@ FileKind = Literal["photo", "video", "document"]
 TOO_LARGE = "files.too_large"
 REPORT_TOO_LARGE = "files.report_too_large"
 NOT_AN_IMAGE = media_privacy.REFUSED_UNREADABLE
+OTHER_IMAGE_SUFFIXES = {".heic", ".heif", ".avif", ".svg", ".ico", ".jp2", ".psd", ".raw", ".dng"}
 
 
 class FetchError(Exception):
@@ -131,7 +132,7 @@ class FileStore:
             head += piece
             if len(head) >= 16:
                 break
-        image = kind == "photo" or media_privacy.claims_image(head, file_name, mime_type)
+        image = kind == "photo" or _says_image(head, file_name, mime_type)
         if not image:
             if images_only:
                 return Refusal(media_privacy.REFUSED_KIND)
@@ -150,7 +151,10 @@ class FileStore:
         )
         del data
         if isinstance(cleaned, media_privacy.Refused):
-            return Refusal(cleaned.reason_key)
+            reason = cleaned.reason_key
+            if reason == media_privacy.REFUSED_KIND and not images_only:
+                reason = NOT_AN_IMAGE  # an image format we cannot clean (HEIC): not kept as is
+            return Refusal(reason)
         stored = await self.put(
             cleaned.data,
             kind=kind,
@@ -399,6 +403,20 @@ def _fsync_directory(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _says_image(head: bytes, file_name: str | None, mime_type: str | None) -> bool:
+    """An image by its first bytes, type or name, including formats we cannot clean (HEIC)."""
+    if media_privacy.claims_image(head, file_name, mime_type):
+        return True
+    if mime_type and mime_type.strip().lower().startswith("image/"):
+        return True
+    return Path(file_name or "").suffix.lower() in OTHER_IMAGE_SUFFIXES or head[4:12] in (
+        b"ftypheic",
+        b"ftypheix",
+        b"ftypmif1",
+        b"ftypavif",
+    )
 
 
 # ------------------------------------------------------------------------------ sources
