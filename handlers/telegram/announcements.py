@@ -39,6 +39,11 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def draft(message: Message, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The clerk's reply to the prompt: a text, or a photo with its caption."""
     services = services_of(context)
+    text = message.text or message.caption or ""
+    refused = services.announcements.refusal(text, bool(message.photo))
+    if refused is not None:  # before the photo is fetched
+        await send(context, message.chat_id, [refused])
+        return
     photo = None
     if message.photo:  # into the bot's store, cleaned, so any channel can send it
         files = TelegramFiles(context.bot, services.files)
@@ -47,7 +52,6 @@ async def draft(message: Message, context: ContextTypes.DEFAULT_TYPE) -> None:
             await send(context, message.chat_id, [Reply(services.content.texts.get(stored))])
             return
         photo = stored.id
-    text = message.text or message.caption or ""
     reply = await services.announcements.draft(
         staff_of(message.from_user), str(message.chat_id), text, photo
     )
