@@ -64,7 +64,7 @@ def build_application(services: Services) -> Application:
     app.bot_data[REQUESTS_KEY] = requests
     transport = TelegramTransport(make_outbox_bot(settings), services.files)
     app.bot_data[TRANSPORT_KEY] = transport
-    services.sender = _sender(services, transport)
+    services.senders[CHANNEL] = _sender(services, transport)
     files = TelegramFiles(app.bot, services.files)
     app.bot_data[FILES_KEY] = files
     services.conversations.fetchers[CHANNEL] = files.fetch

@@ -52,8 +52,9 @@ def _same(text: str) -> str:
 @dataclass
 class Answer:
     replies: list[Reply] = field(default_factory=list)
-    notice: str | None = None  # short toast for a button press
+    notice: str | None = None  # short feedback on a button press: a toast, or a message
     advanced: bool = False  # the dialog moved on (or ended), so older buttons are stale
+    alert: bool = False  # the notice matters: a channel with toasts shows it as an alert
 
 
 class Conversations:
@@ -131,7 +132,8 @@ class Conversations:
         """Start a dialog, replacing any open one."""
         await self._refile(chat)  # so that one kept under an older key is replaced, not orphaned
         replaced = await self.current(chat)
-        result = await self.engine.start(dialog_id, context)
+        # the channel goes into the dialog's context: texts with a variant per channel use it
+        result = await self.engine.start(dialog_id, {**(context or {}), "channel": chat.channel})
         answer = await self._settle(chat, dialog_id, result)
         await self._discard_files(replaced)
         return answer

@@ -69,6 +69,7 @@ class Incoming(BaseModel):
     latitude: float | None = None
     longitude: float | None = None
     phone: str | None = None
+    context_text: str | None = None  # for a button: the text of the message it was under
 
 
 class DialogState(BaseModel):

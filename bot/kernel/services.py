@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.announcements.service import REFERENCE as ANNOUNCEMENT
 from bot.announcements.service import AnnouncementService
@@ -36,6 +36,9 @@ from storage.outbox import OutboxRepository
 from storage.people import PeopleRepository
 from storage.units import UnitRepository
 
+if TYPE_CHECKING:
+    from bot.chat.router import ChatRouter
+
 log = logging.getLogger(__name__)
 
 
@@ -63,7 +66,28 @@ class Services:
     statistics: StatisticsDesk
     retention: RetentionService
     files: FileStore
-    sender: OutboxSender | None = field(default=None)  # set by the channel that can deliver
+    # one outbox sender per channel that runs, set by the wiring
+    senders: dict[str, OutboxSender] = field(default_factory=dict)
+    _router: ChatRouter | None = field(default=None, repr=False)
+
+    @property
+    def sender(self) -> OutboxSender | None:
+        """The Telegram channel's sender (the first one), for tools and tests of one channel."""
+        return next(iter(self.senders.values()), None)
+
+    @property
+    def router(self) -> ChatRouter:
+        """What a person's message or button press means, on any channel."""
+        if self._router is None:
+            from bot.chat.router import ChatRouter as Router  # the router needs the services
+
+            self._router = Router(self)
+        return self._router
+
+    def notify(self) -> None:
+        """Something was enqueued: every channel's sender looks at the outbox now."""
+        for sender in self.senders.values():
+            sender.notify()
 
     @classmethod
     async def open(cls, settings: Settings, content: Content, clock: Clock) -> Services:
@@ -78,8 +102,8 @@ class Services:
         holder: list[Services] = []
 
         def notify() -> None:
-            if holder and holder[0].sender is not None:
-                holder[0].sender.notify()
+            if holder:
+                holder[0].notify()
 
         files = FileStore(
             db,
