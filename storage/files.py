@@ -61,6 +61,15 @@ class FileRepository:
         found = await self.db.fetch_one(f"SELECT {_COLUMNS} FROM files WHERE id = ?", [file_id])
         return _row(found) if found else None
 
+    async def total_size(self, file_ids: Sequence[str]) -> int:
+        if not file_ids:
+            return 0
+        marks = ",".join("?" for _ in file_ids)
+        found = await self.db.fetch_one(
+            f"SELECT COALESCE(SUM(size), 0) FROM files WHERE id IN ({marks})", file_ids
+        )
+        return int(found[0]) if found else 0
+
     async def exists_in(self, tx: Transaction, file_id: str) -> bool:
         return await tx.fetch_one("SELECT 1 FROM files WHERE id = ?", [file_id]) is not None
 

@@ -368,3 +368,32 @@ async def test_a_dialog_stores_uploads_within_its_limits(tmp_path: Path, bundle)
         assert len(state.answers["evidence"]) == 1
         files = await world.services.db.fetch_one("SELECT COUNT(*) FROM files")
         assert tuple(files) == (1,)  # nothing refused was kept
+
+
+async def test_a_follow_up_counts_the_files_its_report_already_has(tmp_path: Path, bundle):
+    from bot.reports.receipts import new_code
+    from storage.reports import ReportFile
+    from tests.world import open_world
+
+    async for world in open_world(tmp_path, bundle):
+        services = world.services
+        assert services.conversations.stored_before == services.reports.stored_bytes
+        stored = await services.files.put(b"x" * 30_000, kind="document")
+        assert isinstance(stored, StoredFile)
+        async with services.db.transaction() as tx:
+            report_id = await services.reports.reports.insert(
+                tx, code=new_code(), anonymous=True, channel=None, chat_id=None,
+                category="co_bac", unit_code=None, body=services.cipher.encrypt_json({}),
+                passphrase_hash="h", now=NOW,
+            )  # fmt: skip
+            refs = [stored.id, "AgACAgIAAxkBAAIB-legacy"]
+            await services.reports.reports.add_files(
+                tx,
+                report_id,
+                [ReportFile("document", services.cipher.encrypt(ref)) for ref in refs],
+                added_by="sender",
+                now=NOW,
+            )
+        context = {"report_id": str(report_id)}
+        assert await services.reports.stored_bytes(context) == 30_000
+        assert await services.reports.stored_bytes({}) == 0

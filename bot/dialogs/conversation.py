@@ -86,6 +86,8 @@ class Conversations:
         self.former_pseudonyms = former_pseudonyms  # after a key rotation: where rows were
         self.files = files  # where accepted files are kept, cleaned and encrypted
         self.fetchers: dict[str, Fetcher] = {}  # per channel: set by the channel that has files
+        # bytes already stored for what the dialog's context names (a report being added to)
+        self.stored_before: Callable[[Mapping[str, str]], Awaitable[int]] | None = None
         self._locks: weakref.WeakValueDictionary[ChatRef, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -212,6 +214,8 @@ class Conversations:
         if upload.size is not None and upload.size > self.files.max_file_bytes:
             return Refusal(TOO_LARGE, {"mb": self.files.max_file_bytes // (1024 * 1024)})
         used = sum(int(a.get("size") or 0) for a in _attachments(state))
+        if self.stored_before is not None:
+            used += await self.stored_before(state.context)
         try:
             stored = await self.files.take(
                 fetch(upload),

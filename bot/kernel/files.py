@@ -241,6 +241,10 @@ class FileStore:
         """The whole clean content (for an upload that needs it in one piece)."""
         return b"".join([piece async for piece in self.chunks(file_id)])
 
+    async def total_size(self, refs: Iterable[str]) -> int:
+        """Bytes of the stored files among these references (others count nothing)."""
+        return await self.repo.total_size([ref for ref in refs if is_store_id(ref)])
+
     # ---------------------------------------------------------------------- channel caches
 
     async def channel_id(

@@ -129,7 +129,9 @@ class Services:
             urgent_reannounce_after=timedelta(hours=settings.urgent_unclaimed_after_hours),
             notify=notify,
         )
-        reports = ReportService(content, cipher, clock, desk, people_repo, units, settings.org_name)
+        reports = ReportService(
+            content, cipher, clock, desk, people_repo, units, settings.org_name, files
+        )
         invitations = InvitationService(db, content.texts, clock, settings.org_name)
         reminders = ReminderService(db, outbox, cipher, content.texts, clock, settings, notify)
         deadlines = DeadlineService(db, reminders, clock, settings.deadline_reminders, notify)
@@ -181,6 +183,7 @@ class Services:
             after_commit=notify,
             files=files,
         )
+        conversations.stored_before = reports.stored_bytes  # a follow-up adds to one report
         outreach = OutreachService(db, content.outreach, content.texts, clock, settings, notify)
         announcements = AnnouncementService(
             db, outbox_repo, content.texts, clock, settings.org_name, notify

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ from bot.dialogs.conversation import Finish
 from bot.dialogs.engine import OptionPage, stored_ref
 from bot.kernel.clock import Clock, format_local
 from bot.kernel.crypto import Cipher
+from bot.kernel.files import FileStore
 from bot.office.review import OfficeDesk
 from bot.reports.receipts import (
     AnonymousKeyer,
@@ -54,7 +56,9 @@ class ReportService:
         people: PeopleRepository,
         units: UnitRepository,
         org_name: str,
+        files: FileStore | None = None,
     ) -> None:
+        self.files = files
         self.content = content
         self.texts = content.texts
         self.cipher = cipher
@@ -94,6 +98,14 @@ class ReportService:
         if self.submissions.allowed(key):
             return None
         return max(1, int(self.submissions.retry_after(key).total_seconds() // 60) + 1)
+
+    async def stored_bytes(self, context: Mapping[str, str]) -> int:
+        """Bytes already stored for the report a follow-up adds to (its budget is per report)."""
+        report_id = context.get("report_id", "")
+        if self.files is None or not report_id.isdigit():
+            return 0
+        refs = await self.reports.file_refs(int(report_id))
+        return await self.files.total_size([self.cipher.decrypt(ref) for ref in refs])
 
     # ------------------------------------------------------------------------- submission
 
