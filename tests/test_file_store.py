@@ -397,3 +397,19 @@ async def test_a_follow_up_counts_the_files_its_report_already_has(tmp_path: Pat
         context = {"report_id": str(report_id)}
         assert await services.reports.stored_bytes(context) == 30_000
         assert await services.reports.stored_bytes({}) == 0
+
+
+async def test_take_reads_a_stream_in_pieces_for_images_and_documents(db: Database, tmp_path: Path):
+    store = make_store(db, tmp_path)
+
+    async def pieces(data: bytes, size: int) -> AsyncIterator[bytes]:
+        for start in range(0, len(data), size):
+            yield data[start : start + size]
+
+    document = bytes(range(256)) * 1000  # 256 KB, not an image
+    stored = await store.take(pieces(document, 5), kind="document", file_name="log.bin")
+    assert isinstance(stored, StoredFile) and not stored.cleaned
+    assert await store.read(stored.id) == document
+    photo = await store.take(pieces(jpeg_with_gps((300, 200)), 7), kind="photo")
+    assert isinstance(photo, StoredFile) and photo.cleaned
+    assert_clean_image(await store.read(photo.id))

@@ -179,11 +179,18 @@ class FileStore:
         key = AESGCM.generate_key(bit_length=256)
         writer = await asyncio.to_thread(_BlobWriter, self.folder, file_id, key)
         try:
+            buffer = bytearray()  # small pieces are gathered: one thread hop per chunk
+            received = 0
             async for piece in _aiter(source):
-                if writer.size + len(piece) > limit:
+                received += len(piece)
+                if received > limit:
                     await asyncio.to_thread(writer.abort)
                     return self._too_large(limit, over_report=limit < self.max_file_bytes)
-                await asyncio.to_thread(writer.write, piece)
+                buffer += piece
+                if len(buffer) >= CHUNK:
+                    await asyncio.to_thread(writer.write, bytes(buffer))
+                    buffer.clear()
+            await asyncio.to_thread(writer.write, bytes(buffer))
             size, digest = await asyncio.to_thread(writer.finish)
         except BaseException:
             await asyncio.to_thread(writer.abort)
