@@ -161,6 +161,7 @@ async def start_bot(app: Application, services: Services) -> None:
             first=PROGRESS_EVERY,
             name="announcement-progress",
         )
+    await services.files.remove_stale_temp()
     app.bot_data[ADOPTION_KEY] = asyncio.create_task(_adopt_legacy_files(app, services))
     await _start_receiving(app, services.settings)
 

@@ -413,3 +413,15 @@ async def test_take_reads_a_stream_in_pieces_for_images_and_documents(db: Databa
     photo = await store.take(pieces(jpeg_with_gps((300, 200)), 7), kind="photo")
     assert isinstance(photo, StoredFile) and photo.cleaned
     assert_clean_image(await store.read(photo.id))
+
+
+async def test_half_written_files_of_a_crash_are_removed_later(db: Database, tmp_path: Path):
+    store = make_store(db, tmp_path)
+    temp = store.folder / "tmp"
+    temp.mkdir(parents=True)
+    old, fresh = temp / "a.part", temp / "b.part"
+    old.write_bytes(b"x")
+    fresh.write_bytes(b"y")
+    os.utime(old, (1_000_000, 1_000_000))
+    assert await store.remove_stale_temp() == 1
+    assert not old.exists() and fresh.exists()  # one being written now is left alone

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import logging
 import os
 import re
 import secrets
 import struct
+import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -287,6 +289,10 @@ class FileStore:
             if is_store_id(file_id):
                 await asyncio.to_thread(_unlink, self.path(file_id))
 
+    async def remove_stale_temp(self, older_than: timedelta = timedelta(hours=1)) -> int:
+        """Half-written files a crash left behind (encrypted, never referenced); how many."""
+        return await asyncio.to_thread(_remove_stale, self.folder / "tmp", older_than)
+
     # ---------------------------------------------------------------------------- rotation
 
     async def rewrap_keys(self) -> int:
@@ -400,6 +406,19 @@ class _BlobReader:
 
     def close(self) -> None:
         self.handle.close()
+
+
+def _remove_stale(folder: Path, older_than: timedelta) -> int:
+    if not folder.is_dir():
+        return 0
+    cutoff = time.time() - older_than.total_seconds()
+    removed = 0
+    for path in folder.glob("*.part"):
+        with contextlib.suppress(OSError):
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+    return removed
 
 
 def _unlink(path: Path) -> None:
