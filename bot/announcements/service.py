@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.chat.buttons import ButtonFamily
 from bot.chat.ref import Staff
 from bot.chat.reply import Button, Reply, laid_out
 from bot.kernel.clock import Clock
@@ -44,15 +45,16 @@ class Outcome:
     replies: list[Reply] = field(default_factory=list)
 
 
+ANNOUNCEMENT_BUTTON = ButtonFamily("a", int, str, str, purpose="a step of an announcement")
+
+
 def button(announcement_id: int, action: str, arg: str = "") -> str:
-    return f"{PREFIX}:{announcement_id}:{action}:{arg}"
+    return ANNOUNCEMENT_BUTTON(announcement_id, action, arg)
 
 
 def parse_button(data: str | None) -> tuple[int, str, str] | None:
-    parts = (data or "").split(":")
-    if len(parts) != 4 or parts[0] != PREFIX or parse_id(parts[1]) is None:
-        return None
-    return int(parts[1]), parts[2], parts[3]
+    parsed = ANNOUNCEMENT_BUTTON.parse(data)
+    return (parsed[0], parsed[1], parsed[2]) if parsed else None
 
 
 class AnnouncementService:

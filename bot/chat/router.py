@@ -11,13 +11,14 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from bot.chat.buttons import ButtonSeal
 from bot.chat.ref import ChatRef
 from bot.chat.reply import Reply
 from bot.deadlines.reminders import parse_head_button
 from bot.dialogs.conversation import Answer
 from bot.dialogs.engine import Incoming, is_dialog_payload
 from bot.kernel.services import Services
-from bot.outreach.service import ARCHIVE_ITEM_PREFIX, ARCHIVE_PAGE_PREFIX, CONFIRM_PREFIX
+from bot.outreach.service import ARCHIVE_ITEM_BUTTON, ARCHIVE_PAGE_BUTTON, CONFIRM_BUTTON
 from bot.people.service import UNREGISTERED_ROLE
 from content.texts import fold
 
@@ -58,11 +59,17 @@ class ChatRouter:
             "huydangky": self._unsubscribe,
         }
         self._keywords = self._keyword_table()
+        self.seal = ButtonSeal(services.cipher.pseudonym)  # for channels that type presses back
 
     # ------------------------------------------------------------------------ entry point
 
     async def handle(self, chat: ChatRef, incoming: Incoming) -> Answer:
         async with self.services.conversations.lock(chat):
+            if incoming.kind == "text" and ButtonSeal.looks_sealed(incoming.text):
+                data = self.seal.open(chat, incoming.text or "")
+                if data is None:  # forged, or another person's button
+                    return self._say("chat.stale_button")
+                incoming = Incoming(kind="button", data=data)
             if incoming.kind == "button":
                 return await self._button(chat, incoming)
             command = self.command_of(incoming)
@@ -220,14 +227,13 @@ class ChatRouter:
         head = parse_head_button(data)
         if head is not None:
             return await self._head_button(chat, *head)
-        prefix, _, value = data.partition(":")
         outreach = self.services.outreach
-        if prefix == CONFIRM_PREFIX:
-            return Answer(notice=await outreach.confirm(chat, value), alert=True)
-        if prefix == ARCHIVE_PAGE_PREFIX and value.isdigit():
-            return Answer([outreach.archive(int(value))])
-        if prefix == ARCHIVE_ITEM_PREFIX:
-            return Answer(await outreach.show_week(chat, value))
+        if (week := CONFIRM_BUTTON.parse(data)) is not None:
+            return Answer(notice=await outreach.confirm(chat, week[0]), alert=True)
+        if (page := ARCHIVE_PAGE_BUTTON.parse(data)) is not None:
+            return Answer([outreach.archive(page[0])])
+        if (item := ARCHIVE_ITEM_BUTTON.parse(data)) is not None:
+            return Answer(await outreach.show_week(chat, item[0]))
         return Answer(notice=self.texts.get("chat.stale_button"))
 
     async def _dialog_button(self, chat: ChatRef, incoming: Incoming) -> Answer:

@@ -6,6 +6,7 @@ import asyncio
 import html
 from dataclasses import dataclass, field
 
+from bot.chat.buttons import ButtonFamily
 from bot.chat.ref import Staff
 from bot.chat.reply import Button, Reply, laid_out
 from bot.deadlines.progress_export import DeadlineSheet, progress_workbook
@@ -33,15 +34,16 @@ WIZARD = ("title", "description", "due", "units")
 PROMPTS = {"t": "title", "m": "description", "due": "due", "r": "reminders", "ul": "units"}
 
 
+DEADLINE_BUTTON = ButtonFamily(PREFIX, int, str, str, purpose="the deadline card and its steps")
+
+
 def button(deadline_id: int, action: str, arg: str = "") -> str:
-    return f"{PREFIX}:{deadline_id}:{action}:{arg}"
+    return DEADLINE_BUTTON(deadline_id, action, arg)
 
 
 def parse_button(data: str | None) -> tuple[int, str, str] | None:
-    parts = (data or "").split(":")
-    if len(parts) != 4 or parts[0] != PREFIX or parse_id(parts[1]) is None:
-        return None
-    return int(parts[1]), parts[2], parts[3]
+    parsed = DEADLINE_BUTTON.parse(data)
+    return (parsed[0], parsed[1], parsed[2]) if parsed else None
 
 
 @dataclass(frozen=True)

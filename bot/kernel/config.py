@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     files_dir: Path | None = None  # the encrypted file store; default: files/ beside the database
     file_max_mb: int = Field(default=20, ge=1, le=2000)  # one file
     report_files_max_mb: int = Field(default=50, ge=1, le=10000)  # all files of one report
+    http_listen: str = "127.0.0.1:8080"  # the web pages (and webhooks) on plain HTTP
+    public_url: str | None = None  # the public https root in front of http_listen, if any
 
     @field_validator("bot_token")
     @classmethod
@@ -74,7 +76,7 @@ class Settings(BaseSettings):
             raise PydanticCustomError("token_shape", "not a Telegram bot token")
         return value
 
-    @field_validator("api_base_url", "webhook_url")
+    @field_validator("api_base_url", "webhook_url", "public_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None or value == "":
@@ -99,7 +101,7 @@ class Settings(BaseSettings):
             raise PydanticCustomError("log_level", "not a log level")
         return value.strip().upper()
 
-    @field_validator("webhook_listen")
+    @field_validator("webhook_listen", "http_listen")
     @classmethod
     def _host_port(cls, value: str) -> str:
         host, sep, port = value.rpartition(":")
@@ -192,6 +194,14 @@ class Settings(BaseSettings):
     @property
     def webhook_port(self) -> int:
         return int(self.webhook_listen.rpartition(":")[2])
+
+    @property
+    def http_host(self) -> str:
+        return self.http_listen.rpartition(":")[0]
+
+    @property
+    def http_port(self) -> int:
+        return int(self.http_listen.rpartition(":")[2])
 
     def is_office_admin(self, user_id: int | str | None) -> bool:
         return user_id is not None and str(user_id) in {str(a) for a in self.office_admins}

@@ -21,6 +21,7 @@ from bot.kernel.config import Settings
 from bot.kernel.crypto import Cipher, KeySource, check_key, load_key
 from bot.kernel.files import MB, FileStore
 from bot.kernel.outbox import Outbox, OutboxSender, OutgoingMessage
+from bot.kernel.scheduler import CoreScheduler, Job
 from bot.office.audit import AuditView
 from bot.office.export_desk import ExportDesk
 from bot.office.retention import RetentionService
@@ -69,6 +70,31 @@ class Services:
     # one outbox sender per channel that runs, set by the wiring
     senders: dict[str, OutboxSender] = field(default_factory=dict)
     _router: ChatRouter | None = field(default=None, repr=False)
+    _scheduler: CoreScheduler | None = field(default=None, repr=False)
+
+    @property
+    def scheduler(self) -> CoreScheduler:
+        """The core's periodic ticks (started by the wiring, whatever channels run)."""
+        if self._scheduler is None:
+            self._scheduler = CoreScheduler(
+                [
+                    Job("outreach", timedelta(minutes=1), self.outreach.tick),
+                    Job("reminders", timedelta(minutes=1), self.reminders.tick),
+                    Job(
+                        "reannounce",
+                        timedelta(minutes=5),
+                        self.desk.reannounce_unclaimed,
+                        timedelta(seconds=30),
+                    ),
+                    Job("retention", timedelta(days=1), self._purge, timedelta(minutes=2)),
+                ]
+            )
+        return self._scheduler
+
+    async def _purge(self) -> None:
+        erased = await self.retention.purge()
+        if erased:
+            log.info("retention: the content of %d closed reports was erased", erased)
 
     @property
     def sender(self) -> OutboxSender | None:
