@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,7 +32,7 @@ from bot.reports.receipts import (
 from content import Content
 from storage.db import Transaction
 from storage.people import PeopleRepository
-from storage.reports import ReportRepository, ReportRow
+from storage.reports import ReportFile, ReportRepository, ReportRow
 from storage.units import UnitRepository
 
 log = logging.getLogger(__name__)
@@ -198,6 +198,7 @@ class ReportService:
         anonymous: bool,
         source: str,
         passphrase: tuple[str, str],
+        files: Sequence[tuple[str, str]] = (),
     ) -> FormSubmission | None:
         """A report or tip from a web form (no chat): stored and announced; None if a duplicate.
 
@@ -230,9 +231,11 @@ class ReportService:
             now=now,
             source=source,
         )
+        refs = [ReportFile(kind, self.cipher.encrypt(ref)) for kind, ref in files]
+        await self.reports.add_files(tx, report_id, refs, added_by="sender", now=now)
         report = await self.reports.get_in(tx, report_id)
         assert report is not None
-        await self.desk.announce(tx, report, body, [])
+        await self.desk.announce(tx, report, body, list(files))  # files: (kind, stored id)
         self._recent[fingerprint] = now
         return FormSubmission(report, passphrase_text, None if anonymous else passphrase_hash)
 
