@@ -113,6 +113,7 @@ def cmd_units_invites(args: argparse.Namespace) -> int:
     from bot.invitations.export import write_files
     from bot.invitations.service import InvitationService
     from bot.kernel.clock import format_local
+    from handlers.telegram.links import start_links
 
     bundle = load_content_or_exit()
     texts = bundle.texts
@@ -142,7 +143,7 @@ def cmd_units_invites(args: argparse.Namespace) -> int:
             database_unusable(bundle, settings.database_path, exc)
         finally:
             await db.close()
-        xlsx, csv_path = write_files(issued, username, out, texts, settings.tz)
+        xlsx, csv_path = write_files(issued, start_links(username), out, texts, settings.tz)
         expires = format_local(issued[0].expires_at, settings.tz)
         print(
             texts.raw(

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.chat.buttons import ButtonFamily
+from bot.chat.paging import page_of, paging_buttons
 from bot.chat.ref import Staff
 from bot.chat.reply import Button, Reply, laid_out
 from bot.kernel.clock import Clock
@@ -88,7 +89,7 @@ class AnnouncementService:
         return self.texts.get("announce.prompt")
 
     def is_prompt(self, text: str | None) -> bool:
-        return bool(text) and text.startswith(self.texts.raw("announce.prompt_marker"))
+        return text is not None and text.startswith(self.texts.raw("announce.prompt_marker"))
 
     def refusal(self, text: str, with_photo: bool) -> Reply | None:
         """Why a draft cannot be taken (checked before a channel fetches its photo); None if ok."""
@@ -164,30 +165,17 @@ class AnnouncementService:
 
     async def _area_choice(self, announcement_id: int, page: int) -> Reply:
         areas = await self.repo.areas()
-        last = max(0, (len(areas) - 1) // AREAS_PER_PAGE)
-        page = min(max(page, 0), last)
-        start = page * AREAS_PER_PAGE
+        shown = page_of(areas, page, AREAS_PER_PAGE)
         rows = [
             [Button(self.texts.raw("announce.all_areas"), button(announcement_id, "z", ALL_AREAS))]
         ]
         rows += [
-            [Button(area, button(announcement_id, "z", str(start + offset)))]
-            for offset, area in enumerate(areas[start : start + AREAS_PER_PAGE])
+            [Button(area, button(announcement_id, "z", str(shown.start + offset)))]
+            for offset, area in enumerate(shown.items)
         ]
-        paging = []
-        if page > 0:
-            paging.append(
-                Button(
-                    self.texts.raw("dialog.previous_page"),
-                    button(announcement_id, "zp", str(page - 1)),
-                )
-            )
-        if page < last:
-            paging.append(
-                Button(
-                    self.texts.raw("dialog.next_page"), button(announcement_id, "zp", str(page + 1))
-                )
-            )
+        paging = paging_buttons(
+            self.texts, shown.number, shown.last, lambda n: button(announcement_id, "zp", str(n))
+        )
         if paging:
             rows.append(paging)
         rows.append([Button(self.texts.raw("announce.cancel"), button(announcement_id, "x"))])

@@ -151,12 +151,14 @@ class Conversations:
         stored = await self._store_upload(chat, state, incoming)
         if isinstance(stored, Refusal):
             prompt = await self.engine.prompt(state)
-            problem = self.texts.get(stored.reason_key, chat.channel, **stored.params)
+            problem = self.texts.get(
+                stored.reason_key, **{**stored.params, "channel": chat.channel}
+            )
             return Answer([Reply(f"{problem}\n\n{prompt.text}", prompt.buttons)], problem)
         result = await self.engine.step(state, incoming)
         if stored is not None and stored.cleaned and tell_cleaned and result.replies:
             first = result.replies[0]
-            note = self.texts.get(CLEANED_NOTE, chat.channel)
+            note = self.texts.get(CLEANED_NOTE, channel=chat.channel)
             result.replies[0] = Reply(f"{note}\n{first.text}", first.buttons)
         answer = await self._settle(chat, state.dialog, result)
         answer.advanced = result.state is None or result.state.seq != seq

@@ -29,13 +29,14 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, It
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import BinaryIO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from bot.kernel import media_privacy
 from bot.kernel.crypto import Cipher
+from content.schema import FileKind
 from storage.db import Database, Transaction
 from storage.files import FileRepository, FileRow
 
@@ -49,7 +50,6 @@ DEFAULT_MAX_REPORT_BYTES = 50 * MB
 ID_PATTERN = re.compile(r"[0-9a-f]{32}")
 _RECORD = struct.Struct(">BI")  # final flag, length of the sealed chunk
 
-FileKind = Literal["photo", "video", "document"]
 
 TOO_LARGE = "files.too_large"
 REPORT_TOO_LARGE = "files.report_too_large"

@@ -24,7 +24,8 @@ from telegram.error import TelegramError
 
 from bot.dialogs.engine import Upload
 from bot.kernel.crypto import Cipher
-from bot.kernel.files import FetchError, FileKind, FileStore, StoredFile, is_store_id
+from bot.kernel.files import FetchError, FileStore, StoredFile, is_store_id
+from content.schema import FileKind
 from storage.files import LegacyRefs
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Document, Message, Update, Video
 
 from bot.dialogs.engine import Incoming, Upload
-from bot.kernel.files import FileKind
+from content.schema import FileKind
 
 
 def from_message(message: Message) -> Incoming:
