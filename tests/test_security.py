@@ -18,7 +18,6 @@ from PIL.PngImagePlugin import PngInfo
 from pydantic import SecretStr
 
 from bot.kernel import crypto, media_privacy
-from bot.reports import receipts
 from bot.kernel.crypto import (
     BadKeyError,
     Cipher,
@@ -30,6 +29,7 @@ from bot.kernel.crypto import (
     load_key,
 )
 from bot.kernel.media_privacy import MAX_BYTES, CleanFile, Refused, strip_metadata
+from bot.reports import receipts
 from bot.reports.receipts import (
     CODE_ALPHABET,
     AnonymousKeyer,
