@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import signal
@@ -9,8 +10,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import IO
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -85,7 +88,8 @@ class Session:
             thread.start()
 
     @staticmethod
-    def _pump(stream, sink: list[bytes]) -> None:  # type: ignore[no-untyped-def]
+    def _pump(stream: IO[bytes] | None, sink: list[bytes]) -> None:
+        assert isinstance(stream, io.BufferedReader)
         for chunk in iter(lambda: stream.read1(65536), b""):
             sink.append(chunk)
 
@@ -137,7 +141,7 @@ class Session:
 
 
 @pytest.fixture
-def session(tmp_path: Path):  # type: ignore[no-untyped-def]
+def session(tmp_path: Path) -> Iterator[Callable[[], Session]]:
     opened: list[Session] = []
 
     def start() -> Session:
@@ -244,7 +248,7 @@ def test_any_input_is_safe_long_vietnamese_control_characters_invalid_utf8(
     assert "Tạm biệt." in out
 
 
-def test_ctrl_c_ends_cleanly_and_so_does_end_of_input(session) -> None:  # type: ignore[no-untyped-def]
+def test_ctrl_c_ends_cleanly_and_so_does_end_of_input(session: Callable[[], Session]) -> None:
     first = session()
     first.wait_for(r"Cô Lan> ")
     first.proc.send_signal(signal.SIGINT)
@@ -281,7 +285,9 @@ def test_a_file_from_the_bot_is_saved_where_the_newcomer_can_open_it(tmp_path: P
     assert path.stat().st_mode & 0o077 == 0  # personal data: the owner's only
 
 
-def test_a_message_that_arrives_later_is_printed_without_more_input(session) -> None:  # type: ignore[no-untyped-def]
+def test_a_message_that_arrives_later_is_printed_without_more_input(
+    session: Callable[[], Session],
+) -> None:
     s = session()
     s.type(*ONBOARD_TEACHER)  # somebody to announce to
     s.type(":vai 4", "/thongbao", ":traloi Kính gửi quý thầy cô: họp lúc 14:00 thứ Sáu.")
@@ -332,3 +338,49 @@ def test_gio_moves_the_clock_so_that_the_weekly_push_arrives(tmp_path: Path) -> 
     after = out.split("Đã chuyển giờ của hộp cát")[1]
     assert "Gõ /tuannay để xem câu hỏi của tuần" in after  # the week's staff article came
     assert "Chỉ chuyển giờ tới được" in out
+
+
+# ------------------------------------------------------------------ the parts, without a process
+
+
+def test_typed_bytes_are_cleaned_and_long_text_is_split() -> None:
+    from sandbox.terminal.inputs import clean, pieces
+
+    text, dropped = clean("ư".encode() * 3 + b"\xe1\xbb")  # a paste cut inside a character
+    assert text == "ưưư\ufffd" and dropped == 1
+    text, dropped = clean(b"\x1b[A\x1b[31m\xc4\x91\xe1\xbb\x8f\x1b[0m\x07 ok\tok")
+    assert text == "đỏ ok ok" and dropped > 0
+    assert clean("abc\udce1")[0] == "abc\ufffd"  # surrogateescape'd input never reaches httpx
+    parts = pieces("từ " * 3000)
+    assert len(parts) == 3 and all(len(p) <= 4096 for p in parts)
+    assert " ".join(parts).split() == ["từ"] * 3000  # cut between words, nothing lost
+    assert [len(p) for p in pieces("ư" * 10_000)] == [4096, 4096, 1808]
+
+
+def test_gio_reads_relative_weekday_and_date_moments(tmp_path: Path) -> None:
+    from sandbox.terminal.clock import BadMoment, SandboxClock, describe, parse_moment
+
+    now = datetime(2026, 12, 1, 20, 30, tzinfo=TZ)  # a Tuesday evening
+
+    def at(spec: str) -> str:
+        return describe(parse_moment(spec, now, TZ), TZ)
+
+    assert at("+2h") == "Thứ Ba 01/12/2026 22:30"
+    assert at("+3 ngày") == at("+3 ngay") == "Thứ Sáu 04/12/2026 20:30"
+    assert at("chủ nhật 19:00") == at("chu nhat 19:00") == "Chủ nhật 06/12/2026 19:00"
+    assert at("t3 19:00") == "Thứ Ba 08/12/2026 19:00"  # today's has passed: next week
+    assert at("27/11/2026 08:00") == "Thứ Sáu 27/11/2026 08:00"  # the caller refuses the past
+    assert at("27/11 08:00") == "Thứ Bảy 27/11/2027 08:00"
+    assert at("06:30") == "Thứ Tư 02/12/2026 06:30"
+    for bad in ("", "ngay mai", "32/01/2027 08:00", "25:00", "+99999 ngay", "+2 nam"):
+        with pytest.raises(BadMoment):
+            parse_moment(bad, now, TZ)
+    state = tmp_path / "s.clock"
+    clock = SandboxClock(TZ, state)
+    target = clock.now() + timedelta(days=5)
+    clock.move_to(target)
+    assert abs((clock.now() - target).total_seconds()) < 1
+    clock.move_to(target - timedelta(days=3))  # never back
+    assert clock.now() >= target
+    again = SandboxClock(TZ, state)  # a sandbox started again on the same database goes on
+    assert abs((again.now() - clock.now()).total_seconds()) < 1

@@ -8,7 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from telegram.ext import Application
 
 from bot.app import build_application, start_bot, stop_bot
@@ -39,13 +39,13 @@ SCHEDULED_JOBS = ("outreach", "reminders", "reannounce", "retention")
 def sandbox_settings(bundle: Content, server_url: str, database: Path) -> Settings | None:
     try:
         return Settings(
-            bot_token=SANDBOX_TOKEN,
+            bot_token=SecretStr(SANDBOX_TOKEN),
             api_base_url=server_url,
             mode=Mode.POLLING,
             database_path=database,
             data_key_file=database.with_suffix(".key"),
             office_chat_id=OFFICE_CHAT_ID,
-            office_admins=",".join(str(p.user_id) for p in PERSONAS if p.in_office_group),
+            office_admins=frozenset(p.user_id for p in PERSONAS if p.in_office_group),
         )
     except ValidationError as exc:
         print(bundle.texts.get("config.invalid"), file=sys.stderr)
