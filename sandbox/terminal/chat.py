@@ -23,6 +23,8 @@ OFFICE_CHAT_ID = -1001000000001
 FIRST_REPLY_WAIT = 5.0
 QUIET_WAIT = 0.4
 CLOCK_WAIT = 3.0
+GROUP_TEXT_WAIT = 1.0  # the bot reads only commands and replies in a group (privacy mode)
+TTY_LINE_MAX = 4095  # a terminal in line mode keeps at most this many bytes of a line
 EVENTS_POLL = 20.0
 PHOTO = b"\xff\xd8\xff\xe0sandbox-photo"
 PDF = b"%PDF-1.4\n% sandbox document\n"
@@ -418,6 +420,8 @@ class TerminalChat:
             await self.press_latest(int(press.group(1)))
         else:
             await self.send_text(line)
+            if self.persona.in_office_group and not line.startswith("/"):
+                wait = GROUP_TEXT_WAIT
             latest = self.shown.get(self._latest_buttons.get(self.current, 0))
             if line.isdigit() and latest is not None:
                 count = sum(len(row) for row in latest.message.buttons)
@@ -433,6 +437,8 @@ class TerminalChat:
             self.out.write(line + "\n")
         if dropped:
             self.say("terminal.cleaned", count=dropped)
+        if not self.echo and len(raw) >= TTY_LINE_MAX:
+            self.say("terminal.tty_cut", limit=TTY_LINE_MAX)
         try:
             return await self.handle(line)
         except asyncio.CancelledError:
