@@ -232,7 +232,7 @@ class Procs:
     def start_sandbox(
         self, *args: str, name: str = "sandbox", timeout: float = 15.0
     ) -> tuple[Proc, str]:
-        """Start `python -m sandbox.telegram --port 0 ARGS`; the process and its URL once up."""
+        """Start `python -m sandbox.telegram --port 0 ARGS`; the process and its base URL."""
         argv = [PYTHON, "-m", "sandbox.telegram", "--port", "0", *args]
         proc = self.start(name, argv, env=python_env(), cwd=ROOT)
         return proc, proc.wait_for_output(SANDBOX_READY, timeout).group(1)

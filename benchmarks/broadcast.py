@@ -50,6 +50,7 @@ from pathlib import Path
 
 import telegram
 from cryptography.fernet import Fernet
+from pydantic import SecretStr
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
@@ -766,10 +767,10 @@ async def run_lifted(args: argparse.Namespace, procs: Procs, tmp: Path, results:
             await create_users(client, ids)
             settings = Settings(
                 _env_file=None,  # type: ignore[call-arg]
-                bot_token=TOKEN,
+                bot_token=SecretStr(TOKEN),
                 api_base_url=url,
                 database_path=workdir / "antq.db",
-                data_key=Fernet.generate_key().decode(),
+                data_key=SecretStr(Fernet.generate_key().decode()),
                 log_level="WARNING",
             )
             clock = Clock(settings.tz)
@@ -789,6 +790,7 @@ async def run_lifted(args: argparse.Namespace, procs: Procs, tmp: Path, results:
                     per_chat_rate=1000,
                     per_chat_burst=1000,
                     concurrency=args.concurrency,
+                    channel="telegram",
                 )
                 try:
                     async with Monitor(client) as monitor:

@@ -15,7 +15,7 @@ from bot.kernel.outbox import OutboxSender
 from bot.kernel.services import Services
 from handlers.telegram import announcements
 from handlers.telegram.aiohttp_request import AiohttpRequest
-from handlers.telegram.context import SERVICES_KEY
+from handlers.telegram.context import CHANNEL, SERVICES_KEY
 from handlers.telegram.outbox_transport import TelegramTransport, make_outbox_bot
 from handlers.telegram.sanitize import TelegramSanitizer
 from storage.db import Transaction
@@ -59,12 +59,12 @@ def build_application(services: Services) -> Application:
 def _sender(services: Services, transport: TelegramTransport) -> OutboxSender:
     people = services.people.people
 
-    async def office_message_sent(tx: Transaction, row: OutboxRow, message_id: int) -> None:
+    async def office_message_sent(tx: Transaction, row: OutboxRow, message_id: str) -> None:
         await services.desk.remember_message(tx, row.ref, message_id)
 
-    async def person_blocked(chat_id: int) -> None:
+    async def person_blocked(channel: str, chat_id: str) -> None:
         async with services.db.transaction() as tx:
-            await people.unreachable(tx, "telegram", chat_id)
+            await people.unreachable(tx, channel, chat_id)
 
     return OutboxSender(
         services.db,
@@ -74,6 +74,8 @@ def _sender(services: Services, transport: TelegramTransport) -> OutboxSender:
         decode=services.decode_outgoing,
         on_sent={"office_report": office_message_sent},
         on_blocked=person_blocked,
+        channel=CHANNEL,
+        is_group=lambda chat: chat.startswith("-"),  # Telegram's group ids are negative
     )
 
 

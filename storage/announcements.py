@@ -19,8 +19,8 @@ class Announcement:
     area: str | None
     state: str
     recipients: int | None
-    chat_id: int
-    progress_message_id: int | None
+    chat_id: str
+    progress_message_id: str | None
 
 
 _COLUMNS = (
@@ -44,7 +44,7 @@ class AnnouncementRepository:
         self.db = db
 
     async def create(
-        self, *, created_by: int, chat_id: int, text: str, photo_file_id: str | None, now: datetime
+        self, *, created_by: str, chat_id: str, text: str, photo_file_id: str | None, now: datetime
     ) -> int:
         async with self.db.transaction() as tx:
             return await tx.insert(
@@ -112,7 +112,7 @@ class AnnouncementRepository:
         )
         return count
 
-    async def set_progress_message(self, announcement_id: int, message_id: int) -> None:
+    async def set_progress_message(self, announcement_id: int, message_id: str) -> None:
         async with self.db.transaction() as tx:
             await tx.execute(
                 "UPDATE announcements SET progress_message_id = ? WHERE id = ?",

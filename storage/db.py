@@ -37,6 +37,9 @@ class Migration:
     sql: str
 
 
+FOREIGN_KEYS_OFF = "-- pragma: foreign_keys=off"
+
+
 def load_migrations() -> list[Migration]:
     """The numbered SQL files in storage/migrations, in order; numbers must be 1..N without gaps."""
     migrations = []
@@ -112,9 +115,20 @@ class Database:
         for migration in load_migrations():
             if migration.version <= current:
                 continue
-            async with self.transaction() as tx:
-                await tx.executescript_in_transaction(migration.sql)
-                await tx.execute(f"PRAGMA user_version = {migration.version}")
+            # A migration that rebuilds a table runs with foreign keys off (the pragma is
+            # ignored inside a transaction), then proves that every reference still holds.
+            rebuilds = FOREIGN_KEYS_OFF in migration.sql
+            if rebuilds:
+                await self._conn.execute("PRAGMA foreign_keys = OFF")
+            try:
+                async with self.transaction() as tx:
+                    await tx.executescript_in_transaction(migration.sql)
+                    if rebuilds and await tx.fetch_all("PRAGMA foreign_key_check"):
+                        raise RuntimeError(f"migration {migration.version} broke a reference")
+                    await tx.execute(f"PRAGMA user_version = {migration.version}")
+            finally:
+                if rebuilds:
+                    await self._conn.execute("PRAGMA foreign_keys = ON")
             log.info("database migrated to %d: %s", migration.version, migration.description)
 
     @asynccontextmanager

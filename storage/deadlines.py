@@ -26,7 +26,7 @@ class Deadline:
     version: int
     created_by: str
     awaiting: str | None
-    prompt_message_id: int | None
+    prompt_message_id: str | None
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class Question:
     deadline_id: int
     unit_code: str | None
     channel: str | None
-    chat_id: int | None
+    chat_id: str | None
     answered_at: datetime | None
 
 
@@ -165,7 +165,7 @@ class DeadlineRepository:
         )
 
     async def await_reply(
-        self, deadline_id: int, field: str | None, message_id: int | None
+        self, deadline_id: int, field: str | None, message_id: str | None
     ) -> None:
         """Which field the office's reply to which prompt message fills."""
         async with self.db.transaction() as tx:
@@ -174,7 +174,7 @@ class DeadlineRepository:
                 [field, message_id, deadline_id],
             )
 
-    async def by_prompt(self, message_id: int) -> Deadline | None:
+    async def by_prompt(self, message_id: str) -> Deadline | None:
         row = await self.db.fetch_one(
             f"SELECT {_COLUMNS} FROM deadlines WHERE prompt_message_id = ?", [message_id]
         )
@@ -433,7 +433,7 @@ class DeadlineRepository:
         deadline_id: int,
         unit_code: str | None,
         channel: str,
-        chat_id: int,
+        chat_id: str,
         now: datetime,
     ) -> int:
         return await tx.insert(
@@ -455,14 +455,14 @@ class DeadlineRepository:
             id_, deadline_id, unit, channel, chat_id, from_db(answered) if answered else None
         )
 
-    async def set_question_prompt(self, question_id: int, message_id: int) -> None:
+    async def set_question_prompt(self, question_id: int, message_id: str) -> None:
         async with self.db.transaction() as tx:
             await tx.execute(
                 "UPDATE deadline_questions SET prompt_message_id = ? WHERE id = ?",
                 [message_id, question_id],
             )
 
-    async def question_by_prompt(self, message_id: int) -> int | None:
+    async def question_by_prompt(self, message_id: str) -> int | None:
         row = await self.db.fetch_one(
             "SELECT id FROM deadline_questions WHERE prompt_message_id = ?", [message_id]
         )
@@ -473,7 +473,7 @@ class DeadlineRepository:
             "UPDATE deadline_questions SET answered_at = ? WHERE id = ?", [to_db(now), question_id]
         )
 
-    async def forget_chat(self, tx: Transaction, channel: str, chat_id: int) -> None:
+    async def forget_chat(self, tx: Transaction, channel: str, chat_id: str) -> None:
         """/xoadulieu: nothing more about deadlines is sent to this person, and the office
         can no longer answer their questions."""
         await tx.execute(

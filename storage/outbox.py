@@ -8,6 +8,10 @@ from datetime import UTC, datetime
 
 from storage.db import Database, Transaction, from_db, to_db
 
+# not_before of a row that waits for the person's next interaction (Zalo's window closed): a
+# moment no clock reaches, so that `claim_due` leaves it alone until `wake_chat`.
+WAITING_FOR_INTERACTION = "9999-12-31T00:00:00+00:00"
+
 STATES = ("pending", "sending", "sent", "failed", "blocked", "cancelled")
 
 
@@ -15,21 +19,21 @@ STATES = ("pending", "sending", "sent", "failed", "blocked", "cancelled")
 class OutboxItem:
     """One message to enqueue (the bulk form of `OutboxRepository.enqueue`'s arguments)."""
 
-    chat_id: int
+    channel: str  # no default: a row without its channel would go to the wrong network
+    chat_id: str
     kind: str
     payload: str
     ref: str | None = None
     priority: int = 0
     not_before: datetime | None = None
     dedupe_key: str | None = None
-    channel: str = "telegram"
 
 
 @dataclass(frozen=True, slots=True)
 class OutboxRow:
     id: int
     channel: str
-    chat_id: int
+    chat_id: str
     kind: str
     payload: str
     ref: str | None
@@ -39,7 +43,7 @@ class OutboxRow:
     not_before: datetime | None
     created_at: datetime
     sent_at: datetime | None
-    message_id: int | None
+    message_id: str | None
     last_error: str | None
     dedupe_key: str | None
 
@@ -93,17 +97,17 @@ class OutboxRepository:
         self,
         tx: Transaction,
         *,
-        chat_id: int,
+        chat_id: str,
         kind: str,
         payload: str,
         ref: str | None = None,
         priority: int = 0,
         not_before: datetime | None = None,
         dedupe_key: str | None = None,
-        channel: str = "telegram",
+        channel: str,
     ) -> int | None:
         """Add one message; None when a message with this dedupe_key already exists."""
-        item = OutboxItem(chat_id, kind, payload, ref, priority, not_before, dedupe_key, channel)
+        item = OutboxItem(channel, chat_id, kind, payload, ref, priority, not_before, dedupe_key)
         return await self.add(tx, item)
 
     async def add(self, tx: Transaction, item: OutboxItem) -> int | None:
@@ -131,9 +135,7 @@ class OutboxRepository:
 
     # ------------------------------------------------------------------ the sender's side
 
-    async def claim_due(
-        self, now: datetime, limit: int, *, channel: str = "telegram"
-    ) -> list[OutboxRow]:
+    async def claim_due(self, now: datetime, limit: int, *, channel: str) -> list[OutboxRow]:
         """Mark up to `limit` due messages 'sending' and return them, highest priority first."""
         async with self.db.transaction() as tx:
             rows = await tx.fetch_all(
@@ -147,11 +149,11 @@ class OutboxRepository:
         claimed.sort(key=lambda r: (-r.priority, r.id))
         return claimed
 
-    async def mark_sent(self, tx: Transaction, id: int, message_id: int, now: datetime) -> None:
+    async def mark_sent(self, tx: Transaction, id: int, message_id: str, now: datetime) -> None:
         await self.mark_sent_many(tx, [(id, message_id)], now)
 
     async def mark_sent_many(
-        self, tx: Transaction, sent: Iterable[tuple[int, int]], now: datetime
+        self, tx: Transaction, sent: Iterable[tuple[int, str]], now: datetime
     ) -> None:
         """Record deliveries: (outbox id, message id) pairs."""
         stamp = to_db(now)
@@ -169,6 +171,31 @@ class OutboxRepository:
                 "last_error = ? WHERE id = ?",
                 [to_db(not_before), error_class, id],
             )
+
+    async def wait_for_interaction(self, id: int, error_class: str) -> None:
+        """Back to pending, held until the person's next interaction (`wake_chat`); no attempt
+        counted, since the person's channel refused it for a reason of its own (a window)."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE outbox SET state = 'pending', not_before = ?, last_error = ? WHERE id = ?",
+                [WAITING_FOR_INTERACTION, error_class, id],
+            )
+
+    async def wake_chat(self, tx: Transaction, channel: str, chat_id: str) -> int:
+        """The person interacted: what waited for them is due now, oldest first."""
+        return await tx.execute(
+            "UPDATE outbox SET not_before = NULL WHERE channel = ? AND chat_id = ? "
+            "AND state = 'pending' AND not_before = ?",
+            [channel, chat_id, WAITING_FOR_INTERACTION],
+        )
+
+    async def waiting_for_interaction(self, tx: Transaction, channel: str, chat_id: str) -> int:
+        row = await tx.fetch_one(
+            "SELECT count(*) FROM outbox WHERE channel = ? AND chat_id = ? AND state = 'pending' "
+            "AND not_before = ?",
+            [channel, chat_id, WAITING_FOR_INTERACTION],
+        )
+        return int(row[0]) if row else 0
 
     async def release(self, ids: Iterable[int]) -> None:
         """Claimed but never tried (the sender stopped): back to pending, no attempt counted."""
@@ -194,7 +221,7 @@ class OutboxRepository:
                 [id],
             )
 
-    async def recover_in_flight(self, *, channel: str = "telegram") -> int:
+    async def recover_in_flight(self, *, channel: str) -> int:
         """At start-up: messages left 'sending' by a crash go back to pending (they may have
         been delivered already: the only messages that can be sent twice)."""
         async with self.db.transaction() as tx:
@@ -203,7 +230,7 @@ class OutboxRepository:
                 [channel],
             )
 
-    async def next_scheduled(self, *, channel: str = "telegram") -> datetime | None:
+    async def next_scheduled(self, *, channel: str) -> datetime | None:
         """The earliest not_before among pending messages, if any is scheduled."""
         row = await self.db.fetch_one(
             "SELECT MIN(not_before) FROM outbox WHERE state = 'pending' AND channel = ? "

@@ -14,7 +14,7 @@ ROLES = ("teacher", "parent", "head")
 class Person:
     id: int
     channel: str
-    chat_id: int
+    chat_id: str
     role: str
     unit_code: str | None
     consent_at: datetime
@@ -36,13 +36,13 @@ class PeopleRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def get(self, channel: str, chat_id: int) -> Person | None:
+    async def get(self, channel: str, chat_id: str) -> Person | None:
         row = await self.db.fetch_one(
             f"SELECT {_COLUMNS} FROM people WHERE channel = ? AND chat_id = ?", [channel, chat_id]
         )
         return _person(row) if row else None
 
-    async def get_in(self, tx: Transaction, channel: str, chat_id: int) -> Person | None:
+    async def get_in(self, tx: Transaction, channel: str, chat_id: str) -> Person | None:
         row = await tx.fetch_one(
             f"SELECT {_COLUMNS} FROM people WHERE channel = ? AND chat_id = ?", [channel, chat_id]
         )
@@ -53,7 +53,7 @@ class PeopleRepository:
         tx: Transaction,
         *,
         channel: str,
-        chat_id: int,
+        chat_id: str,
         role: str,
         unit_code: str | None,
         subscribed: bool,
@@ -72,7 +72,7 @@ class PeopleRepository:
             [channel, chat_id, role, unit_code, stamp, int(subscribed), stamp, stamp],
         )
 
-    async def delete(self, tx: Transaction, channel: str, chat_id: int) -> bool:
+    async def delete(self, tx: Transaction, channel: str, chat_id: str) -> bool:
         return (
             await tx.execute(
                 "DELETE FROM people WHERE channel = ? AND chat_id = ?", [channel, chat_id]
@@ -80,13 +80,13 @@ class PeopleRepository:
             > 0
         )
 
-    async def set_active(self, tx: Transaction, channel: str, chat_id: int, active: bool) -> None:
+    async def set_active(self, tx: Transaction, channel: str, chat_id: str, active: bool) -> None:
         await tx.execute(
             "UPDATE people SET active = ? WHERE channel = ? AND chat_id = ?",
             [int(active), channel, chat_id],
         )
 
-    async def unreachable(self, tx: Transaction, channel: str, chat_id: int) -> None:
+    async def unreachable(self, tx: Transaction, channel: str, chat_id: str) -> None:
         """The person blocked the bot: no more outreach until they come back with /dangky."""
         await tx.execute(
             "UPDATE people SET active = 0, subscribed = 0 WHERE channel = ? AND chat_id = ?",
@@ -94,7 +94,7 @@ class PeopleRepository:
         )
 
     async def set_subscribed(
-        self, tx: Transaction, channel: str, chat_id: int, subscribed: bool, now: datetime
+        self, tx: Transaction, channel: str, chat_id: str, subscribed: bool, now: datetime
     ) -> bool:
         """Subscribe or unsubscribe a registered person; False if they are not registered."""
         changed = await tx.execute(

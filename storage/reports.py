@@ -15,7 +15,7 @@ class ReportRow:
     code: str
     anonymous: bool
     channel: str | None
-    chat_id: int | None
+    chat_id: str | None
     category: str
     unit_code: str | None
     status: str
@@ -23,7 +23,7 @@ class ReportRow:
     passphrase_hash: str | None
     created_at: datetime
     first_action_at: datetime | None
-    office_message_id: int | None
+    office_message_id: str | None
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ class ReportRepository:
         code: str,
         anonymous: bool,
         channel: str | None,
-        chat_id: int | None,
+        chat_id: str | None,
         category: str,
         unit_code: str | None,
         body: str,
@@ -123,7 +123,7 @@ class ReportRepository:
             [to_db(now), report_id],
         )
 
-    async def set_office_message(self, tx: Transaction, report_id: int, message_id: int) -> None:
+    async def set_office_message(self, tx: Transaction, report_id: int, message_id: str) -> None:
         await tx.execute(
             "UPDATE reports SET office_message_id = ? WHERE id = ?", [message_id, report_id]
         )
@@ -184,7 +184,7 @@ class ReportRepository:
         return int(row[0]) if row else 0
 
     async def latest_code_by_sender(
-        self, channel: str, chat_id: int, since: datetime
+        self, channel: str, chat_id: str, since: datetime
     ) -> str | None:
         row = await self.db.fetch_one(
             "SELECT code FROM reports WHERE channel = ? AND chat_id = ? AND created_at >= ? "
@@ -193,7 +193,7 @@ class ReportRepository:
         )
         return str(row[0]) if row else None
 
-    async def recent_by_sender(self, channel: str, chat_id: int, since: datetime) -> int:
+    async def recent_by_sender(self, channel: str, chat_id: str, since: datetime) -> int:
         row = await self.db.fetch_one(
             "SELECT COUNT(*) FROM reports WHERE channel = ? AND chat_id = ? AND created_at >= ?",
             [channel, chat_id, to_db(since)],
@@ -223,7 +223,7 @@ class ReportRepository:
             "UPDATE reports SET last_announced_at = ? WHERE id = ?", [to_db(now), report_id]
         )
 
-    async def by_sender_in(self, tx: Transaction, channel: str, chat_id: int) -> list[ReportRow]:
+    async def by_sender_in(self, tx: Transaction, channel: str, chat_id: str) -> list[ReportRow]:
         rows = await tx.fetch_all(
             f"SELECT {_COLUMNS} FROM reports WHERE channel = ? AND chat_id = ?", [channel, chat_id]
         )

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.chat.ref import Staff
 from bot.deadlines.service import Scope
 from sandbox.telegram import SimUser
 from storage.audit import AuditLog
@@ -14,6 +15,8 @@ from tests.conftest import CLERK_ID, OFFICE_CHAT_ID, Harness
 from tests.test_announcements import group_reply, people
 from tests.test_onboarding import finish_from_unit, start_until_unit
 from tests.test_reports import submit_report
+
+CLERK = Staff(actor=f"office:{CLERK_ID}")
 
 
 @pytest.fixture
@@ -39,24 +42,24 @@ async def test_every_office_action_is_recorded_without_personal_content(
     code = await submit_report(reporter)
     report = await services.desk.reports.by_code(code)
     assert report is not None
-    await services.desk.act(report.id, "received", CLERK_ID)
-    await services.desk.act(report.id, "received", CLERK_ID)  # pressed twice: one entry
-    await services.desk.reply(code, CLERK_ID, "Nội dung trả lời riêng tư")
-    await services.desk.act(report.id, "resolved", CLERK_ID)
+    await services.desk.act(report.id, "received", CLERK)
+    await services.desk.act(report.id, "received", CLERK)  # pressed twice: one entry
+    await services.desk.reply(code, CLERK, "Nội dung trả lời riêng tư")
+    await services.desk.act(report.id, "resolved", CLERK)
 
     await people(harness, "head", 3)
     announcements = services.announcements
-    await announcements.draft(CLERK_ID, OFFICE_CHAT_ID, "Thông báo họp", None)
+    await announcements.draft(CLERK, str(OFFICE_CHAT_ID), "Thông báo họp", None)
     (draft,) = await announcements.repo.in_state("draft")
-    await announcements.press(draft.id, "r", "heads", CLERK_ID)
-    await announcements.press(draft.id, "z", "all", CLERK_ID)
-    await announcements.press(draft.id, "ok", "", CLERK_ID)
-    await announcements.press(draft.id, "stop", "", CLERK_ID)
+    await announcements.press(draft.id, "r", "heads", CLERK)
+    await announcements.press(draft.id, "z", "all", CLERK)
+    await announcements.press(draft.id, "ok", "", CLERK)
+    await announcements.press(draft.id, "stop", "", CLERK)
 
-    invitation = await services.invitations.issue_one("THPT-DX01", CLERK_ID, "antq_bot")
+    invitation = await services.invitations.issue_one("THPT-DX01", CLERK, "antq_bot")
     assert invitation.buttons
-    invitation_id = int(invitation.buttons[0][0].data.split(":")[-1])
-    await services.invitations.revoke(invitation_id, CLERK_ID)
+    invitation_id = int(invitation.buttons[0].data.split(":")[-1])
+    await services.invitations.revoke(invitation_id, CLERK)
 
     deadlines = services.deadlines
     deadline_id = await deadlines.create_draft(clerk)
@@ -64,7 +67,7 @@ async def test_every_office_action_is_recorded_without_personal_content(
     await deadlines.update(deadline_id, title="Báo cáo", due_at=due, actor=clerk)
     await deadlines.update(deadline_id, scope=Scope("all"), actor=clerk)
     assert await deadlines.open(deadline_id, actor=clerk) is None
-    board = await services.deadline_desk.board_file(CLERK_ID)  # /tiendo's Excel file
+    board = await services.deadline_desk.board_file(CLERK)  # /tiendo's Excel file
     assert board is not None
     await deadlines.update(deadline_id, due_at=due + timedelta(days=1), actor=clerk)
     assert await deadlines.cancel(deadline_id, actor=clerk)

@@ -79,7 +79,7 @@ CODE = re.compile(r"\b([0-9A-Z]{4}-[0-9A-Z]{4})\b")
 STATE_SEQ = re.compile(r"^d:(\d+):")
 RECEIVED = "Đã tiếp nhận tin báo"
 NO_DIALOG = "chưa hiểu tin nhắn"  # chat.not_understood: text sent with no open dialog
-STALE_NO_DIALOG = "Nút này đã cũ"  # chat.stale_button: a press with no open dialog
+STALE_NO_DIALOG = "Nút này không còn hiệu lực"  # chat.stale_button: a press with no open dialog
 UNEXPECTED = ("giống hệt", "nhiều tin báo trong một giờ", "Đã hủy", "gặp sự cố")
 CATEGORY = "Lừa đảo qua mạng"
 OUT_OF_TIME = "out of time"  # no receipt and no sign of a submitted report within USER_BUDGET
@@ -585,7 +585,9 @@ async def test_reports_survive_sigkill_at_random_moments(tmp_path: Path) -> None
     for person in people:
         for code in shown[person.user.id]:
             assert code in by_code, f"person {person.number} was shown {code}: not in reports"
-            assert by_code[code] == person.user.id, f"{code} is not under person {person.number}"
+            assert by_code[code] == str(person.user.id), (
+                f"{code} is not under person {person.number}"
+            )
     assert [chat for chat, n in per_chat.items() if n > 1] == [], "a report was stored twice"
     assert len(reports) <= USERS
     assert all(n == 1 for _, n in announced), f"a report was announced twice: {announced}"

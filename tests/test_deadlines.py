@@ -199,9 +199,9 @@ async def test_progress_board_and_its_excel_file(harness: Harness, clerk: SimUse
     await done_head.next_reply(15)
     await done_head.callback_answer(await done_head.press("✅ Đã hoàn thành"))
     harness.clock.set(datetime(2026, 12, 11, 9, 0, tzinfo=TZ))  # after the due time
-    from bot.dialogs.conversation import ChatRef
+    from bot.chat.ref import ChatRef
 
-    await harness.services.reminders.press(ChatRef("telegram", late_head.id), first, "done")
+    await harness.services.reminders.press(ChatRef("telegram", str(late_head.id)), first, "done")
     await clerk.send("/tiendo", chat_id=OFFICE_CHAT_ID)
     board = await group_reply(clerk, "Tiến độ các hạn chót")
     assert "#1 Đăng ký thi đua" in board.text and "#2 Sơ kết học kỳ I" in board.text
@@ -210,7 +210,7 @@ async def test_progress_board_and_its_excel_file(harness: Harness, clerk: SimUse
     assert "đã quá hạn" in board.text
     document = await group_reply(clerk, "tệp Excel")
     assert document.kind == "document" and document.file_name.endswith(".xlsx")
-    content = harness.sandbox.telegram.state.files[document.file_id].data
+    content = harness.sandbox.state.files[document.file_id].data
     book = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
     assert book.sheetnames == ["Tổng hợp", "#1", "#2"]
     rows = list(book["#1"].iter_rows(values_only=True))

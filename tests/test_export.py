@@ -88,8 +88,9 @@ async def build(db: Database, cipher: Cipher) -> None:
             )
         for number, state in enumerate(["sent"] * 12 + ["blocked"] * 2 + ["failed"]):
             await tx.execute(
-                "INSERT INTO outbox (chat_id, kind, payload, ref, state, created_at, dedupe_key) "
-                "VALUES (?, 'outreach', 'p', 'outreach:2026-09-07', ?, ?, ?)",
+                "INSERT INTO outbox (channel, chat_id, kind, payload, ref, state, created_at, "
+                "dedupe_key) "
+                "VALUES ('telegram', ?, 'outreach', 'p', 'outreach:2026-09-07', ?, ?, ?)",
                 (number, state, to_db(NOW), f"outreach:2026-09-07:x:{number}"),
             )
         for unit, week in (("A", "2026-09-07"), ("B", "2026-09-07"), ("A", "2026-09-14")):

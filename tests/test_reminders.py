@@ -92,13 +92,13 @@ async def test_done_stops_the_reminders_of_the_whole_unit_and_drops_what_is_pend
     await world.head(3, "TH-ND01")
     deadline = await world.deadline(Scope("list", None, ("THPT-DX01", "TH-ND01")))
     await world.at(SLOTS[0][0])
-    from bot.dialogs.conversation import ChatRef
+    from bot.chat.ref import ChatRef
 
-    outcome = await world.services.reminders.press(ChatRef("telegram", 1), deadline, "done")
+    outcome = await world.services.reminders.press(ChatRef("telegram", str(1)), deadline, "done")
     assert "Đã ghi nhận" in outcome.notice and outcome.dialog == "deadline_done"
     states = {(chat, state) for chat, state, *_ in await world.rows()}
     assert states == {(1, "cancelled"), (2, "cancelled"), (3, "pending")}  # nothing left sent
-    again = await world.services.reminders.press(ChatRef("telegram", 2), deadline, "done")
+    again = await world.services.reminders.press(ChatRef("telegram", str(2)), deadline, "done")
     assert "đã báo hoàn thành" in again.notice and again.dialog is None
     for moment, _ in SLOTS[1:]:
         assert await world.at(moment) == 1  # only the other unit
@@ -142,10 +142,10 @@ async def test_overdue_units_are_reminded_daily_and_the_office_gets_one_digest(w
     await world.head(1, "THPT-DX01")
     await world.head(3, "TH-ND01")
     deadline = await world.deadline(Scope("list", None, ("THPT-DX01", "TH-ND01", "MN-HS01")))
-    from bot.dialogs.conversation import ChatRef
+    from bot.chat.ref import ChatRef
 
     world.clock.set(datetime(2026, 12, 10, 12, 0, tzinfo=TZ))
-    await world.services.reminders.press(ChatRef("telegram", 3), deadline, "done")
+    await world.services.reminders.press(ChatRef("telegram", str(3)), deadline, "done")
     assert await world.at(datetime(2026, 12, 11, 8, 0, tzinfo=TZ)) == 2  # unit A, and a digest
     assert await world.at(datetime(2026, 12, 11, 18, 0, tzinfo=TZ)) == 0
     overdue = [row for row in await world.rows() if "Quá hạn" in row[2]]

@@ -81,7 +81,7 @@ async def submit_report(user: SimUser) -> str:
 
 async def submit_tip(user: SimUser) -> tuple[str, str]:
     opening = await walk_to_evidence(user, "/togiac")
-    assert "không</b> lưu" in opening[1].html and "Telegram biết" in opening[1].text
+    assert "không</b> lưu" in opening[1].html and "vẫn biết tài khoản nào nhắn" in opening[1].text
     await user.press("Bỏ qua")
     summary = await user.next_reply()
     assert "Liên hệ" not in summary.text and "Điện thoại" not in summary.text
@@ -104,7 +104,7 @@ async def test_a_report_reaches_the_office_with_its_photo(harness: Harness, offi
     photo = await office_message(office, f"Tệp 1/1 của {code}")
     assert photo.kind == "photo"
     report = await harness.services.reports.reports.by_code(code)
-    assert (report.chat_id, report.anonymous, report.status) == (user.id, False, "new")
+    assert (report.chat_id, report.anonymous, report.status) == (str(user.id), False, "new")
 
 
 async def test_office_actions_change_status_once_and_reach_the_reporter(
@@ -318,9 +318,9 @@ async def test_hourly_limit_and_identical_submissions(harness: Harness, office: 
 
 
 def _chat(user: SimUser):
-    from bot.dialogs.conversation import ChatRef
+    from bot.chat.ref import ChatRef
 
-    return ChatRef("telegram", user.id)
+    return ChatRef("telegram", str(user.id))
 
 
 def database_bytes(harness: Harness) -> bytes:

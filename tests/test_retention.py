@@ -53,8 +53,8 @@ async def test_purge_erases_what_it_should_and_nothing_else(tmp_path):
             )
             for state in ("sent", "pending"):
                 await tx.execute(
-                    "INSERT INTO outbox (chat_id, kind, payload, ref, state, created_at) "
-                    "VALUES (?, 'reporter_update', 'secret', ?, ?, ?)",
+                    "INSERT INTO outbox (channel, chat_id, kind, payload, ref, state, created_at) "
+                    "VALUES ('telegram', ?, 'reporter_update', 'secret', ?, ?, ?)",
                     (n, f"report:{ids[code]}", state, to_db(changed)),
                 )
     service = RetentionService(db, cipher, ManualClock(TZ, NOW), days=365)

@@ -144,3 +144,79 @@ async def test_dialog_state_round_trip(db):
     async with db.transaction() as tx:
         await states.delete(tx, "a1b2")
     assert await states.get("a1b2") is None
+
+
+async def test_string_ids_migration_keeps_data_and_references(tmp_path):
+    """Migration 0011 rebuilds tables with TEXT ids: rows, children and references survive."""
+    import sqlite3
+
+    from storage.db import _split_statements
+
+    path = tmp_path / "old.db"
+    raw = sqlite3.connect(path)
+    raw.execute("PRAGMA foreign_keys = ON")
+    for migration in load_migrations()[:10]:
+        for statement in _split_statements(migration.sql):
+            raw.execute(statement)
+    raw.execute("PRAGMA user_version = 10")
+    raw.execute("INSERT INTO units VALUES ('A', 'Trường A', 'THPT', 'X', 'truong a')")
+    raw.execute(
+        "INSERT INTO people (id, channel, chat_id, role, unit_code, consent_at, created_at,"
+        " updated_at) VALUES (7, 'telegram', 123456789, 'head', 'A', 'c', 'c', 'u')"
+    )
+    raw.execute(
+        "INSERT INTO invitations (code_hash, unit_code, created_by, created_at, expires_at,"
+        " used_by) VALUES ('h', 'A', 'cli', 'c', 'e', 7)"
+    )
+    raw.execute(
+        "INSERT INTO reports (id, code, anonymous, channel, chat_id, category, body,"
+        " created_at, updated_at, last_announced_at, office_message_id)"
+        " VALUES (1, 'K7QX-92MD', 0, 'telegram', 123456789, 'khac', 'b', 'c', 'u', 'l', 42)"
+    )
+    raw.execute(
+        "INSERT INTO report_events (report_id, at, actor, action) VALUES (1, 'a', 'x', 'y')"
+    )
+    raw.execute(
+        "INSERT INTO outbox (chat_id, kind, payload, created_at, message_id)"
+        " VALUES (-1001234, 'office_report', 'p', 'c', 99)"
+    )
+    raw.commit()
+    raw.close()
+
+    db = await Database.open(path)
+    try:
+        assert await db.schema_version() == len(load_migrations())
+        person = await db.fetch_one("SELECT chat_id, typeof(chat_id) FROM people WHERE id = 7")
+        assert tuple(person) == ("123456789", "text")
+        used_by = await db.fetch_one("SELECT used_by FROM invitations")
+        assert used_by[0] == 7  # the reference to the rebuilt table is kept, not nulled
+        report = await db.fetch_one("SELECT chat_id, office_message_id FROM reports")
+        assert tuple(report) == ("123456789", "42")
+        events = await db.fetch_one("SELECT count(*) FROM report_events")
+        assert events[0] == 1  # dropping the old reports table cascaded nothing
+        outbox = await db.fetch_one("SELECT channel, chat_id, message_id FROM outbox")
+        assert tuple(outbox) == ("telegram", "-1001234", "99")
+        assert (await db.fetch_one("PRAGMA foreign_keys"))[0] == 1
+        # ids above 2^63 are stored as written and stay distinct
+        repo = PeopleRepository(db)
+        async with db.transaction() as tx:
+            for chat_id in ("9876543210987654321", "9876543210987654322"):
+                await repo.save(
+                    tx,
+                    channel="zalo",
+                    chat_id=chat_id,
+                    role="parent",
+                    unit_code=None,
+                    subscribed=True,
+                    now=NOW,
+                )
+        stored = await db.fetch_all("SELECT chat_id FROM people WHERE channel = 'zalo'")
+        assert sorted(row[0] for row in stored) == ["9876543210987654321", "9876543210987654322"]
+        with pytest.raises(sqlite3.IntegrityError):
+            async with db.transaction() as tx:
+                await tx.execute(
+                    "INSERT INTO outbox (chat_id, kind, payload, created_at)"
+                    " VALUES ('1', 'k', 'p', 'c')"
+                )
+    finally:
+        await db.close()

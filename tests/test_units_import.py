@@ -345,7 +345,7 @@ def test_report_can_be_shortened(texts: Texts) -> None:
 
 
 def test_every_problem_key_has_a_text_with_known_placeholders(texts: Texts) -> None:
-    source = (Path(__file__).resolve().parent.parent / "bot" / "units_import.py").read_text(
+    source = (Path(__file__).resolve().parent.parent / "bot" / "units" / "importer.py").read_text(
         encoding="utf-8"
     )
     params = {"value", "min", "max", "length", "first_line"}

@@ -75,7 +75,7 @@ class World:
             [kind],
         )
         decode = self.services.decode_outgoing
-        return [(chat, state, decode(payload).text, nb) for chat, state, payload, nb in found]
+        return [(int(chat), state, decode(payload).text, nb) for chat, state, payload, nb in found]
 
 
 async def open_world(

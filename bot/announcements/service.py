@@ -6,7 +6,8 @@ import html
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.dialogs.engine import Button, Reply
+from bot.chat.ref import Staff
+from bot.chat.reply import Button, Reply, laid_out
 from bot.kernel.clock import Clock
 from bot.kernel.outbox import PRIORITY_REMINDER, OutgoingMessage
 from content.texts import Texts
@@ -84,13 +85,13 @@ class AnnouncementService:
     def is_prompt(self, text: str | None) -> bool:
         return bool(text) and text.startswith(self.texts.raw("announce.prompt_marker"))
 
-    async def draft(self, clerk_id: int, chat_id: int, text: str, photo: str | None) -> Reply:
+    async def draft(self, staff: Staff, chat_id: str, text: str, photo: str | None) -> Reply:
         if not text.strip() and photo is None:
             return Reply(self.texts.get("announce.empty"))
         if len(text) > MAX_TEXT:
             return Reply(self.texts.get("announce.too_long", length=len(text), max=MAX_TEXT))
         announcement_id = await self.repo.create(
-            created_by=clerk_id,
+            created_by=staff.actor,
             chat_id=chat_id,
             text=text.strip(),
             photo_file_id=photo,
@@ -105,13 +106,13 @@ class AnnouncementService:
             for name in AUDIENCES
         ]
         rows.append([Button(self.texts.raw("announce.cancel"), button(announcement_id, "x"))])
-        return Reply(self.texts.get("announce.choose_audience", id=announcement_id), rows)
+        return Reply(self.texts.get("announce.choose_audience", id=announcement_id), laid_out(rows))
 
     async def press(
-        self, announcement_id: int, action: str, arg: str, clerk_id: int | None = None
+        self, announcement_id: int, action: str, arg: str, staff: Staff | None = None
     ) -> Outcome:
         """A button of an announcement pressed by an office member (checked by the caller)."""
-        actor = f"office:{clerk_id}" if clerk_id is not None else "office"
+        actor = staff.actor if staff is not None else "office"
         announcement = await self.repo.get(announcement_id)
         if announcement is None:
             return Outcome(self.texts.get("announce.unknown"))
@@ -171,7 +172,7 @@ class AnnouncementService:
         if paging:
             rows.append(paging)
         rows.append([Button(self.texts.raw("announce.cancel"), button(announcement_id, "x"))])
-        return Reply(self.texts.get("announce.choose_area", id=announcement_id), rows)
+        return Reply(self.texts.get("announce.choose_area", id=announcement_id), laid_out(rows))
 
     async def _preview(self, announcement_id: int) -> Reply:
         announcement = await self.repo.get(announcement_id)
@@ -187,7 +188,7 @@ class AnnouncementService:
         text = f"{summary}\n\n{self._message(announcement).text}"
         send = Button(self.texts.raw("announce.send", count=count), button(announcement_id, "ok"))
         cancel = Button(self.texts.raw("announce.cancel"), button(announcement_id, "x"))
-        return Reply(text, [[send], [cancel]])
+        return Reply(text, laid_out([[send], [cancel]]))
 
     # ------------------------------------------------------------------------------ sending
 
@@ -249,7 +250,7 @@ class AnnouncementService:
             assert announcement is not None
         if announcement.state == "sending":
             stop = Button(self.texts.raw("announce.stop"), button(announcement_id, "stop"))
-            return Reply(self.texts.get("announce.progress", **figures), [[stop]])
+            return Reply(self.texts.get("announce.progress", **figures), [stop])
         key = (
             "announce.report_cancelled" if announcement.state == "cancelled" else "announce.report"
         )

@@ -6,6 +6,8 @@ import asyncio
 import html
 from dataclasses import dataclass, field
 
+from bot.chat.ref import Staff
+from bot.chat.reply import Button, Reply, laid_out
 from bot.deadlines.progress_export import DeadlineSheet, progress_workbook
 from bot.deadlines.reminder_plan import PlanError, Schedule, format_plan, parse_plan
 from bot.deadlines.service import (
@@ -16,7 +18,6 @@ from bot.deadlines.service import (
     parse_title,
     split_codes,
 )
-from bot.dialogs.engine import Button, Reply
 from bot.kernel.clock import Clock, format_local
 from bot.kernel.crypto import Cipher
 from content.texts import Texts
@@ -92,7 +93,7 @@ class DeadlineDesk:
                 )
             rows.append([Button(label[:60], button(deadline.id, "v"))])
         key = "deadline.desk.menu" if deadlines else "deadline.desk.menu_empty"
-        return Reply(t.get(key), rows)
+        return Reply(t.get(key), laid_out(rows))
 
     async def show(self, deadline_id: int) -> Reply:
         deadline = await self.repo.get(deadline_id)
@@ -147,7 +148,7 @@ class DeadlineDesk:
                 parts.append(t.raw("deadline.plan.slot", moment=moment, days=slot.days_left))
         return ", ".join(parts) or t.raw("deadline.plan.none")
 
-    def _card_buttons(self, deadline: Deadline) -> list[list[Button]]:
+    def _card_buttons(self, deadline: Deadline) -> list[Button]:
         if deadline.state not in ("draft", "open"):
             return []
         t = self.texts
@@ -175,15 +176,15 @@ class DeadlineDesk:
                     Button(t.raw("deadline.button.cancel"), button(d, "x")),
                 ]
             )
-        return rows
+        return laid_out(rows)
 
     # --------------------------------------------------------------------------- buttons
 
-    async def press(self, deadline_id: int, action: str, arg: str, clerk_id: int) -> DeskOutcome:
+    async def press(self, deadline_id: int, action: str, arg: str, staff: Staff) -> DeskOutcome:
         """A button of the office's deadline messages (the caller checked the clerk's right)."""
         t = self.texts
         if action == "new":
-            created = await self.service.create_draft(f"office:{clerk_id}")
+            created = await self.service.create_draft(staff.actor)
             return DeskOutcome(prompt=self.prompt(created, "title"))
         deadline = await self.repo.get(deadline_id)
         if deadline is None:
@@ -200,9 +201,9 @@ class DeadlineDesk:
             page = int(arg) if arg.isdigit() else 0
             return DeskOutcome(redraw=await self._values(deadline, action, page))
         if action in ("ua", "uks", "uzs"):
-            return await self._choose_scope(deadline, action, arg, clerk_id)
+            return await self._choose_scope(deadline, action, arg, staff)
         if action == "ok":
-            problem = await self.service.open(deadline.id, f"office:{clerk_id}")
+            problem = await self.service.open(deadline.id, staff.actor)
             if problem is not None:
                 return DeskOutcome(t.get(problem), alert=True)
             opened = await self.repo.get(deadline.id)
@@ -212,7 +213,7 @@ class DeadlineDesk:
                 t.get("deadline.desk.opened_notice"), redraw=await self.card(opened, lead)
             )
         if action == "x" and deadline.state == "draft":
-            await self.service.cancel(deadline.id, f"office:{clerk_id}")
+            await self.service.cancel(deadline.id, staff.actor)
             return DeskOutcome(redraw=Reply(t.get("deadline.desk.discarded", id=deadline.id)))
         if action == "x":
             confirm = [
@@ -220,12 +221,12 @@ class DeadlineDesk:
                 [Button(t.raw("dialog.back"), button(deadline.id, "v"))],
             ]
             text = t.get("deadline.desk.confirm_cancel", id=deadline.id, title=deadline.title)
-            return DeskOutcome(redraw=Reply(text, confirm))
+            return DeskOutcome(redraw=Reply(text, laid_out(confirm)))
         if action == "xx":
-            await self.service.cancel(deadline.id, f"office:{clerk_id}")
+            await self.service.cancel(deadline.id, staff.actor)
             return await self._redrawn(deadline.id, "deadline.desk.cancelled")
         if action == "c":
-            await self.service.close(deadline.id, f"office:{clerk_id}")
+            await self.service.close(deadline.id, staff.actor)
             return await self._redrawn(deadline.id, "deadline.desk.closed")
         return DeskOutcome(t.get("deadline.desk.unknown"))
 
@@ -246,7 +247,9 @@ class DeadlineDesk:
         ]
         if deadline.scope is not None:
             rows.append([Button(t.raw("dialog.back"), button(d, "v"))])
-        return Reply(t.get("deadline.desk.choose_scope", id=d, title=deadline.title), rows)
+        return Reply(
+            t.get("deadline.desk.choose_scope", id=d, title=deadline.title), laid_out(rows)
+        )
 
     async def _values(self, deadline: Deadline, action: str, page: int) -> Reply:
         t = self.texts
@@ -271,10 +274,10 @@ class DeadlineDesk:
         if paging:
             rows.append(paging)
         rows.append([Button(t.raw("dialog.back"), button(deadline.id, "u"))])
-        return Reply(t.get(f"deadline.desk.choose_{column}", id=deadline.id), rows)
+        return Reply(t.get(f"deadline.desk.choose_{column}", id=deadline.id), laid_out(rows))
 
     async def _choose_scope(
-        self, deadline: Deadline, action: str, arg: str, clerk_id: int
+        self, deadline: Deadline, action: str, arg: str, staff: Staff
     ) -> DeskOutcome:
         if action == "ua":
             scope = Scope("all")
@@ -283,7 +286,7 @@ class DeadlineDesk:
             if not arg.isdigit() or int(arg) >= len(values):
                 return DeskOutcome(self.texts.get("deadline.desk.unknown"))
             scope = Scope("kind" if action == "uks" else "area", values[int(arg)])
-        updated = await self.service.update(deadline.id, scope=scope, actor=f"office:{clerk_id}")
+        updated = await self.service.update(deadline.id, scope=scope, actor=staff.actor)
         if updated is None:
             return DeskOutcome(self.texts.get("deadline.desk.ended"))
         outcome = await self._after_change(updated, "units")
@@ -330,11 +333,11 @@ class DeadlineDesk:
         markers = (self.texts.raw("deadline.prompt_marker"), self.texts.raw("deadline.help.marker"))
         return bool(text) and text.startswith(markers)
 
-    async def remember_prompt(self, prompt: Prompt, message_id: int) -> None:
+    async def remember_prompt(self, prompt: Prompt, message_id: str) -> None:
         await self.repo.await_reply(prompt.deadline_id, prompt.field, message_id)
 
     async def reply(
-        self, message_id: int, text: str, clerk_id: int | None = None
+        self, message_id: str, text: str, staff: Staff | None = None
     ) -> DeskOutcome | None:
         """A clerk's reply to a prompt of ours; None when the replied message is not one."""
         deadline = await self.repo.by_prompt(message_id)
@@ -349,7 +352,7 @@ class DeadlineDesk:
         except PlanError as exc:
             problem = Reply(t.get(exc.key, **exc.params))
             return DeskOutcome(post=[problem], prompt=self.prompt(deadline.id, name, deadline))
-        actor = f"office:{clerk_id}" if clerk_id is not None else "office"
+        actor = staff.actor if staff is not None else "office"
         updated = await self.service.update(deadline.id, **changes, actor=actor)  # type: ignore[arg-type]
         if updated is None:
             return DeskOutcome(post=[Reply(t.get("deadline.desk.ended"))])
@@ -417,7 +420,7 @@ class DeadlineDesk:
                 messages[-1] = f"{messages[-1]}\n\n{block}"
         return messages
 
-    async def board_file(self, clerk_id: int | None = None) -> tuple[bytes, str] | None:
+    async def board_file(self, staff: Staff | None = None) -> tuple[bytes, str] | None:
         """The same as an Excel file: (content, file name); None without open deadlines.
 
         Handing the file out is an export, and recorded in the audit log."""
@@ -443,7 +446,7 @@ class DeadlineDesk:
             await self.service.audit.record(
                 tx,
                 at=now,
-                actor=f"office:{clerk_id}" if clerk_id is not None else "office",
+                actor=staff.actor if staff is not None else "office",
                 action="export",
                 subject=name,
                 details=str(len(sheets)),

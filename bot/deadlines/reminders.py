@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
+from bot.chat.ref import ChatRef
+from bot.chat.reply import Button, Reply
 from bot.deadlines.reminder_plan import Schedule, Slot, parse_plan
-from bot.dialogs.conversation import ChatRef, Finish
-from bot.dialogs.engine import Button, Reply
+from bot.dialogs.conversation import Finish
 from bot.kernel.clock import Clock, QuietHours, format_local
 from bot.kernel.config import Settings
 from bot.kernel.crypto import Cipher
@@ -82,7 +83,7 @@ class ReminderService:
         self.texts = texts
         self.clock = clock
         self.tz = clock.tz
-        self.office_chat_id = settings.office_chat_id
+        self.office_chat = settings.office_chat
         self.quiet = QuietHours.parse(settings.quiet_hours)
         self.overdue_at = time.fromisoformat(settings.deadline_overdue_at)
         self.overdue_days = settings.deadline_overdue_days
@@ -162,10 +163,8 @@ class ReminderService:
                 left = t.raw("deadline.left.days", days=slot.days_left)
             text = t.raw("deadline.reminder.before", left=left, **params)
         buttons = [
-            [
-                Button(t.raw("deadline.button.done"), head_button(deadline.id, "done")),
-                Button(t.raw("deadline.button.help"), head_button(deadline.id, "help")),
-            ]
+            Button(t.raw("deadline.button.done"), head_button(deadline.id, "done"), 0),
+            Button(t.raw("deadline.button.help"), head_button(deadline.id, "help"), 0),
         ]
         return OutgoingMessage.from_reply(Reply(text, buttons))
 
@@ -186,7 +185,7 @@ class ReminderService:
         self, tx: Transaction, deadline: Deadline, slot: Slot, not_before: datetime, now: datetime
     ) -> int:
         """The office's daily list of the units of a deadline that are overdue."""
-        if self.office_chat_id is None:
+        if self.office_chat is None:
             return 0
         names = await self.repo.not_done_names(deadline.id, tx=tx)
         if not names:
@@ -206,9 +205,11 @@ class ReminderService:
             names=shown,
             **self._params(deadline),
         )
+        assert self.office_chat is not None
         added = await self.outbox.enqueue(
             tx,
-            chat_id=self.office_chat_id,
+            channel=self.office_chat.channel,
+            chat_id=self.office_chat.chat_id,
             kind=DIGEST_KIND,
             message=OutgoingMessage(text=text),
             ref=office_ref(deadline.id),
@@ -314,7 +315,7 @@ class ReminderService:
         await self.repo.add_note(
             tx, deadline_id, context["unit_code"], self.cipher.encrypt_optional(note), len(files)
         )
-        if self.office_chat_id is not None:
+        if self.office_chat is not None:
             text = self.texts.get(
                 "deadline.done.office",
                 unit=context["unit_name"],
@@ -341,7 +342,7 @@ class ReminderService:
         self, tx: Transaction, chat: ChatRef, answers: dict[str, Any], context: dict[str, str]
     ) -> Finish:
         """A head's question, forwarded to the office with a button to answer it."""
-        if self.office_chat_id is None:
+        if self.office_chat is None:
             return Finish([Reply(self.texts.get("deadline.help.no_office"))])
         deadline_id = int(context["deadline_id"])
         question_id = await self.repo.add_question(
@@ -360,7 +361,7 @@ class ReminderService:
             question=answers["question"],
         )
         label = self.texts.raw("deadline.help.answer_button")
-        buttons = [[Button(label, f"{QUESTION_PREFIX}:{question_id}")]]
+        buttons = [Button(label, f"{QUESTION_PREFIX}:{question_id}")]
         await self._to_office(
             tx, deadline_id, OutgoingMessage.from_reply(Reply(text, buttons)), PRIORITY_INTERACTIVE
         )
@@ -373,10 +374,11 @@ class ReminderService:
         message: OutgoingMessage,
         priority: int = PRIORITY_REMINDER,
     ) -> None:
-        assert self.office_chat_id is not None
+        assert self.office_chat is not None
         await self.outbox.enqueue(
             tx,
-            chat_id=self.office_chat_id,
+            channel=self.office_chat.channel,
+            chat_id=self.office_chat.chat_id,
             kind=OFFICE_KIND,
             message=message,
             ref=office_ref(deadline_id),

@@ -8,20 +8,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.dialogs.engine import Attachment, DialogEngine, DialogState, Incoming, Reply, StepResult
+from bot.chat.ref import ChatRef
+from bot.chat.reply import Reply
+from bot.dialogs.engine import Attachment, DialogEngine, DialogState, Incoming, StepResult
 from bot.kernel.clock import Clock
 from content.schema import AttachmentsStep
 from content.texts import Texts
 from storage.db import Database, Transaction
 from storage.dialog_states import DialogStateRepository
-
-
-@dataclass(frozen=True)
-class ChatRef:
-    """A private conversation on one channel (telegram today, zalo later)."""
-
-    channel: str
-    chat_id: int
 
 
 @dataclass

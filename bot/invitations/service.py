@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.dialogs.conversation import ChatRef, Finish
-from bot.dialogs.engine import Button, Reply
+from bot.chat.ref import ChatRef, Staff
+from bot.chat.reply import Button, Reply, laid_out
+from bot.dialogs.conversation import Finish
 from bot.kernel.clock import Clock, format_local
 from content.texts import Texts
 from storage.audit import AuditLog
@@ -126,30 +127,30 @@ class InvitationService:
 
     # ------------------------------------------------------------------ the office's /moi
 
-    async def command(self, argument: str, clerk_id: int, bot_username: str) -> Reply:
+    async def command(self, argument: str, staff: Staff, bot_username: str) -> Reply:
         """/moi <unit code or name>: a link for one unit; /moi thuhoi <code>: revoke."""
         text = " ".join(argument.split())
         if not text:
             return Reply(self.texts.get("invite.usage"))
         word, _, rest = text.partition(" ")
         if word.lower() in ("thuhoi", "thu_hoi", "thu-hoi") and rest:
-            return await self.revoke_unit(rest.strip(), clerk_id)
+            return await self.revoke_unit(rest.strip(), staff)
         unit = await self.units.get(text) or await self.units.get(text.upper())
         if unit is not None:
-            return await self.issue_one(unit.code, clerk_id, bot_username)
+            return await self.issue_one(unit.code, staff, bot_username)
         found, total = await self.units.search(text, 0, MATCHES_SHOWN)
         if total == 0:
             return Reply(self.texts.get("invite.no_unit", query=text))
         if total == 1:
-            return await self.issue_one(found[0].code, clerk_id, bot_username)
+            return await self.issue_one(found[0].code, staff, bot_username)
         rows = [[Button(unit.name, f"{PREFIX}:n:{unit.code}")] for unit in found]
-        return Reply(self.texts.get("invite.choose", query=text, count=total), rows)
+        return Reply(self.texts.get("invite.choose", query=text, count=total), laid_out(rows))
 
-    async def issue_one(self, unit_code: str, clerk_id: int, bot_username: str) -> Reply:
+    async def issue_one(self, unit_code: str, staff: Staff, bot_username: str) -> Reply:
         unit = await self.units.get(unit_code)
         if unit is None:
             return Reply(self.texts.get("invite.no_unit", query=unit_code))
-        (issued,) = await self.issue([unit], f"office:{clerk_id}")
+        (issued,) = await self.issue([unit], staff.actor)
         revoke = Button(
             self.texts.raw("invite.revoke_button"), f"{PREFIX}:x:{issued.invitation_id}"
         )
@@ -160,9 +161,9 @@ class InvitationService:
             link=link(bot_username, issued.code),
             expires=format_local(issued.expires_at, self.clock.tz),
         )
-        return Reply(text, [[revoke]])
+        return Reply(text, [revoke])
 
-    async def revoke(self, invitation_id: int, clerk_id: int | None = None) -> str:
+    async def revoke(self, invitation_id: int, staff: Staff | None = None) -> str:
         invitation = await self.repo.get(invitation_id)
         if invitation is None:
             return self.texts.get("invite.unknown")
@@ -173,7 +174,7 @@ class InvitationService:
                 await self.audit.record(
                     tx,
                     at=now,
-                    actor=_actor(clerk_id),
+                    actor=_actor(staff),
                     action="invitation_revoked",
                     subject=invitation.unit_code,
                     details=f"invitation:{invitation_id}",
@@ -186,7 +187,7 @@ class InvitationService:
             return self.texts.get("invite.revoke_used", unit=name)
         return self.texts.get("invite.revoke_already", unit=name)
 
-    async def revoke_unit(self, code: str, clerk_id: int | None = None) -> Reply:
+    async def revoke_unit(self, code: str, staff: Staff | None = None) -> Reply:
         unit = await self.units.get(code) or await self.units.get(code.upper())
         if unit is None:
             return Reply(self.texts.get("invite.no_unit", query=code))
@@ -197,7 +198,7 @@ class InvitationService:
                 await self.audit.record(
                     tx,
                     at=now,
-                    actor=_actor(clerk_id),
+                    actor=_actor(staff),
                     action="invitation_revoked",
                     subject=unit.code,
                     details=str(count),
@@ -280,5 +281,5 @@ class InvitationService:
         )
 
 
-def _actor(clerk_id: int | None) -> str:
-    return f"office:{clerk_id}" if clerk_id is not None else "office"
+def _actor(staff: Staff | None) -> str:
+    return staff.actor if staff is not None else "office"

@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.chat.ref import ChatRef
 from bot.deadlines.reminder_plan import DEFAULT_PLAN, PlanError, parse_plan
 from content.texts import Texts
 
@@ -161,8 +162,15 @@ class Settings(BaseSettings):
     def webhook_port(self) -> int:
         return int(self.webhook_listen.rpartition(":")[2])
 
-    def is_office_admin(self, user_id: int | None) -> bool:
-        return user_id is not None and user_id in self.office_admins
+    def is_office_admin(self, user_id: int | str | None) -> bool:
+        return user_id is not None and str(user_id) in {str(a) for a in self.office_admins}
+
+    @property
+    def office_chat(self) -> ChatRef | None:
+        """Where the office's notices go as chat messages: the Telegram group, when set."""
+        if self.office_chat_id is None:
+            return None
+        return ChatRef("telegram", str(self.office_chat_id))
 
 
 def describe_errors(error: ValidationError, texts: Texts) -> list[str]:

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from bot.dialogs.engine import Reply
+from bot.chat.reply import Reply
 from bot.kernel.clock import Clock
 from bot.kernel.pacing import Pacer
 from storage.db import Database, Transaction
@@ -33,6 +33,7 @@ PRIORITY_BULK = 0  # weekly outreach, re-announcements
 class OutgoingButton(BaseModel):
     label: str
     data: str
+    row: int | None = None
 
 
 class FileRef(BaseModel):
@@ -53,13 +54,24 @@ class OutgoingMessage(BaseModel):
     """One message as the sender delivers it; round-trips through JSON (the outbox payload)."""
 
     text: str = ""  # Telegram-HTML; the caption of a photo/document unless `caption` is set
-    buttons: list[list[OutgoingButton]] = Field(default_factory=list)
+    buttons: list[OutgoingButton] = Field(default_factory=list)
     photo: FileRef | None = None
     document: FileRef | None = None
     video: FileRef | None = None
     caption: str | None = None
-    edit_message_id: int | None = None
     disable_notification: bool = False
+
+    @field_validator("buttons", mode="before")
+    @classmethod
+    def _flat_buttons(cls, value: Any) -> Any:
+        """Payloads queued before the chat port held rows of buttons: flatten them."""
+        if isinstance(value, list) and any(isinstance(item, list) for item in value):
+            return [
+                {**button, "row": number} if isinstance(button, dict) else button
+                for number, row in enumerate(value)
+                for button in (row if isinstance(row, list) else [row])
+            ]
+        return value
 
     @field_validator("photo", "document", "video", mode="before")
     @classmethod
@@ -81,9 +93,7 @@ class OutgoingMessage(BaseModel):
 
     @classmethod
     def from_reply(cls, reply: Reply, **extra: Any) -> OutgoingMessage:
-        buttons = [
-            [OutgoingButton(label=b.label, data=b.data) for b in row] for row in reply.buttons
-        ]
+        buttons = [OutgoingButton(label=b.label, data=b.data, row=b.row) for b in reply.buttons]
         return cls(text=reply.text, buttons=buttons, **extra)
 
     def to_payload(self) -> str:
@@ -154,7 +164,7 @@ class NeedsAdministrator(DeliveryError):
 
 
 class Transport(Protocol):
-    async def deliver(self, chat_id: int, message: OutgoingMessage) -> int:
+    async def deliver(self, chat_id: str, message: OutgoingMessage) -> str:
         """Send (or edit) the message; returns its message id or raises a DeliveryError."""
         ...
 
@@ -172,31 +182,31 @@ class Outbox:
     def item(
         self,
         *,
-        chat_id: int,
+        chat_id: str,
         kind: str,
         message: OutgoingMessage,
         ref: str | None = None,
         priority: int = PRIORITY_BULK,
         not_before: datetime | None = None,
         dedupe_key: str | None = None,
-        channel: str = "telegram",
+        channel: str,
     ) -> OutboxItem:
         """One row to write: the message encoded (and encrypted, if `encode` does) as payload."""
         payload = self.encode(message)
-        return OutboxItem(chat_id, kind, payload, ref, priority, not_before, dedupe_key, channel)
+        return OutboxItem(channel, chat_id, kind, payload, ref, priority, not_before, dedupe_key)
 
     async def enqueue(
         self,
         tx: Transaction,
         *,
-        chat_id: int,
+        chat_id: str,
         kind: str,
         message: OutgoingMessage,
         ref: str | None = None,
         priority: int = PRIORITY_BULK,
         not_before: datetime | None = None,
         dedupe_key: str | None = None,
-        channel: str = "telegram",
+        channel: str,
     ) -> int | None:
         """Write one message in `tx`; None when its dedupe_key was enqueued before."""
         item = self.item(
@@ -221,9 +231,11 @@ class Outbox:
 
 MAX_BACKOFF = 300.0
 
-OnSent = Callable[[Transaction, OutboxRow, int], Awaitable[None]]
-OnBlocked = Callable[[int], Awaitable[None]]
-Outcome = int | DeliveryError
+OnSent = Callable[[Transaction, OutboxRow, str], Awaitable[None]]
+OnBlocked = Callable[[str, str], Awaitable[None]]  # (channel, chat id)
+OnNeedsAdministrator = Callable[[str, str], Awaitable[None]]  # (channel, error class)
+Outcome = str | DeliveryError
+ADMIN_RETRY_SECONDS = 600.0
 
 
 def _ceil_second(moment: datetime) -> datetime:
@@ -253,9 +265,11 @@ class OutboxSender:
         max_attempts: int = 8,
         batch_size: int = 200,
         poll_interval: float = 0.5,
-        channel: str = "telegram",
+        channel: str,
         on_sent: Mapping[str, OnSent] | None = None,
         on_blocked: OnBlocked | None = None,
+        on_needs_administrator: OnNeedsAdministrator | None = None,
+        is_group: Callable[[str], bool] = lambda chat: False,
         monotonic: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
@@ -268,6 +282,7 @@ class OutboxSender:
             per_chat_burst=per_chat_burst,
             group_per_minute=group_per_minute,
             group_burst=group_burst,
+            is_group=is_group,
         )
         self.concurrency = max(1, concurrency)
         self.max_attempts = max(1, max_attempts)
@@ -275,6 +290,8 @@ class OutboxSender:
         self.channel = channel
         self.on_sent = dict(on_sent or {})
         self.on_blocked = on_blocked
+        self.on_needs_administrator = on_needs_administrator
+        self.is_group = is_group
         self._mono = monotonic
         self._rng = rng or random.Random()
         # Claim about two seconds of work at a time: rows waiting in memory are 'sending'.
@@ -283,12 +300,12 @@ class OutboxSender:
 
         self._ready: list[tuple[int, int, OutboxRow]] = []  # (-priority, id, row)
         self._deferred: list[tuple[float, int, int, OutboxRow]] = []  # (when, -priority, id, row)
-        self._parked: dict[int, list[OutboxRow]] = {}  # rows whose chat has one in flight
-        self._busy: set[int] = set()
+        self._parked: dict[str, list[OutboxRow]] = {}  # rows whose chat has one in flight
+        self._busy: set[str] = set()
         self._buffered = 0
         self._in_flight = 0
         self._tasks: set[asyncio.Task[None]] = set()
-        self._sent: list[tuple[OutboxRow, int]] = []
+        self._sent: list[tuple[OutboxRow, str]] = []
         self._flushing = False
         self._paused_until = 0.0
         self._wake = asyncio.Event()
@@ -305,6 +322,8 @@ class OutboxSender:
             "blocked": 0,
             "rate_limited": 0,
             "slowed_down": 0,
+            "waiting": 0,
+            "needs_administrator": 0,
         }
 
     # ---------------------------------------------------------------- running and stopping
@@ -463,7 +482,7 @@ class OutboxSender:
             _, priority, id_, row = heapq.heappop(self._deferred)
             heapq.heappush(self._ready, (priority, id_, row))
 
-    def _unpark(self, chat: int) -> None:
+    def _unpark(self, chat: str) -> None:
         rows = self._parked.pop(chat, None)
         for row in rows or ():
             heapq.heappush(self._ready, (-row.priority, row.id, row))
@@ -512,7 +531,7 @@ class OutboxSender:
             return TemporaryFailure(type(exc).__name__)
 
     async def _settle(self, row: OutboxRow, outcome: Outcome) -> None:
-        if isinstance(outcome, int):
+        if isinstance(outcome, str):
             self._sent.append((row, outcome))
             if not self._flushing:
                 await self._flush()
@@ -529,13 +548,35 @@ class OutboxSender:
                 error,
                 outcome.seconds,
             )
+        elif isinstance(outcome, OutsideWindow):
+            self.stats["waiting"] += 1
+            if outcome.seconds is None:
+                await self.repo.wait_for_interaction(row.id, error)
+                log.info("outbox %d (%s): %s, waits for the person", row.id, row.kind, error)
+            else:
+                when = _ceil_second(self.clock.now() + timedelta(seconds=outcome.seconds))
+                await self.repo.reschedule(row.id, when, error)
+                log.info(
+                    "outbox %d (%s): %s, again in %gs", row.id, row.kind, error, outcome.seconds
+                )
+        elif isinstance(outcome, NeedsAdministrator):
+            self.stats["needs_administrator"] += 1
+            self._pause(ADMIN_RETRY_SECONDS)
+            when = _ceil_second(self.clock.now() + timedelta(seconds=ADMIN_RETRY_SECONDS))
+            await self.repo.reschedule(row.id, when, error)
+            log.error("outbox: %s needs its administrator (%s); messages kept", self.channel, error)
+            if self.on_needs_administrator is not None:
+                try:
+                    await self.on_needs_administrator(self.channel, error)
+                except Exception as exc:
+                    log.error("outbox: on_needs_administrator failed: %s", type(exc).__name__)
         elif isinstance(outcome, Blocked):
             self.stats["blocked"] += 1
             await self.repo.mark_blocked(row.id)
             log.info("outbox %d (%s): recipient unreachable (%s)", row.id, row.kind, error)
             if self.on_blocked is not None:
                 try:
-                    await self.on_blocked(row.chat_id)
+                    await self.on_blocked(self.channel, row.chat_id)
                 except Exception as exc:
                     log.error("outbox %d: on_blocked failed: %s", row.id, type(exc).__name__)
         elif isinstance(outcome, TemporaryFailure) and row.attempts + 1 < self.max_attempts:
@@ -569,7 +610,7 @@ class OutboxSender:
         finally:
             self._flushing = False
 
-    async def _record_sent(self, batch: list[tuple[OutboxRow, int]]) -> None:
+    async def _record_sent(self, batch: list[tuple[OutboxRow, str]]) -> None:
         now = self.clock.now()
         async with self.db.transaction() as tx:
             await self.repo.mark_sent_many(tx, [(row.id, mid) for row, mid in batch], now)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 
 # A chat's wait gets this margin on top: its request's arrival is not exactly its answer.
 CHAT_MARGIN = 0.05
@@ -124,7 +125,7 @@ class GlobalPace:
 
 
 class Pacer:
-    """When each send may go: the overall pace and one bucket per chat (groups are < 0)."""
+    """When each send may go: the overall pace and one bucket per chat (a group's is slower)."""
 
     def __init__(
         self,
@@ -134,12 +135,14 @@ class Pacer:
         per_chat_burst: int,
         group_per_minute: float,
         group_burst: int,
+        is_group: Callable[[str], bool] = lambda chat: False,
     ) -> None:
+        self.is_group = is_group
         self.global_pace = GlobalPace(global_rate) if global_rate > 0 else None
         self.per_chat_rate, self.per_chat_burst = per_chat_rate, per_chat_burst
         self.group_rate, self.group_burst = group_per_minute / 60.0, group_burst
-        self._chats: dict[int, ChatBucket] = {}
-        self._in_flight: set[int] = set()
+        self._chats: dict[str, ChatBucket] = {}
+        self._in_flight: set[str] = set()
 
     @property
     def rate(self) -> float:
@@ -149,13 +152,13 @@ class Pacer:
     def global_wait(self, now: float) -> float:
         return self.global_pace.wait(now) if self.global_pace is not None else 0.0
 
-    def chat_wait(self, chat: int, now: float) -> float:
+    def chat_wait(self, chat: str, now: float) -> float:
         """Seconds until `chat` may get its next message (margin included); 0.0: now."""
         bucket = self._bucket(chat, now)
         wait = bucket.wait(now) if bucket is not None else 0.0
         return wait + CHAT_MARGIN if wait > 0 else 0.0
 
-    def take(self, chat: int, now: float) -> None:
+    def take(self, chat: str, now: float) -> None:
         """A send to `chat` goes now (after both waits were 0)."""
         bucket = self._bucket(chat, now)
         if bucket is not None:
@@ -164,7 +167,7 @@ class Pacer:
             self.global_pace.take(now)
         self._in_flight.add(chat)
 
-    def answered(self, chat: int, now: float) -> None:
+    def answered(self, chat: str, now: float) -> None:
         """The chat's request came back: its bucket refills only from now."""
         self._in_flight.discard(chat)
         bucket = self._chats.get(chat)
@@ -175,11 +178,11 @@ class Pacer:
         """A 429 despite the pacing: slow down for the rest of the push."""
         return self.global_pace.slow_down(now) if self.global_pace is not None else False
 
-    def _bucket(self, chat: int, now: float) -> ChatBucket | None:
+    def _bucket(self, chat: str, now: float) -> ChatBucket | None:
         bucket = self._chats.get(chat)
         if bucket is not None:
             return bucket
-        group = chat < 0
+        group = self.is_group(chat)
         rate = self.group_rate if group else self.per_chat_rate
         if rate <= 0:
             return None

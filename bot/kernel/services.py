@@ -9,10 +9,11 @@ from typing import Any
 
 from bot.announcements.service import REFERENCE as ANNOUNCEMENT
 from bot.announcements.service import AnnouncementService
+from bot.chat.ref import ChatRef
 from bot.deadlines.desk import DeadlineDesk
 from bot.deadlines.reminders import ReminderService
 from bot.deadlines.service import DeadlineService
-from bot.dialogs.conversation import ChatRef, Conversations, Finish
+from bot.dialogs.conversation import Conversations, Finish
 from bot.dialogs.engine import DialogEngine
 from bot.invitations.service import InvitationService
 from bot.kernel.clock import Clock
@@ -89,7 +90,7 @@ class Services:
             cipher,
             outbox,
             clock,
-            office_chat_id=settings.office_chat_id,
+            office_chat=settings.office_chat,
             reannounce_after=timedelta(hours=settings.unclaimed_after_hours),
             urgent_reannounce_after=timedelta(hours=settings.urgent_unclaimed_after_hours),
             notify=notify,
@@ -114,7 +115,11 @@ class Services:
             content.dialogs,
             content.texts,
             clock.today,
-            sources={"units": people.unit_options, "categories": reports.category_options},
+            sources={
+                "units": people.unit_options,
+                "schools": people.school_options,
+                "categories": reports.category_options,
+            },
         )
         conversations = Conversations(
             db,

@@ -7,6 +7,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.chat.ref import Staff
 from bot.kernel.clock import Clock, format_date
 from bot.kernel.crypto import Cipher
 from bot.office.export import ExportResult, OfficeExport, parse_day, period_of, school_year
@@ -72,7 +73,7 @@ class ExportDesk:
             )
         return result
 
-    async def office_file(self, argument: str, clerk_id: int) -> OfficeFile:
+    async def office_file(self, argument: str, staff: Staff) -> OfficeFile:
         """/xuat [from [to]]: the workbook as bytes for the office group."""
         words = argument.split()
         if len(words) > 2:
@@ -81,7 +82,7 @@ class ExportDesk:
         name = f"xuat_du_lieu_{period.first:%Y%m%d}_{period.last:%Y%m%d}.xlsx"
         with tempfile.TemporaryDirectory() as folder:
             target = Path(folder) / name
-            result = await self.write(period, target, f"office:{clerk_id}")
+            result = await self.write(period, target, staff.actor)
             content = target.read_bytes()
         caption = self.texts.get(
             "export.caption",

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from bot.dialogs.engine import Button, Reply
+from bot.chat.ref import ChatRef, Staff
+from bot.chat.reply import Button, Reply, laid_out
 from bot.kernel.clock import Clock, format_local
 from bot.kernel.crypto import Cipher
 from bot.kernel.outbox import PRIORITY_INTERACTIVE, Outbox, OutgoingMessage
@@ -60,7 +61,7 @@ class OfficeDesk:
         outbox: Outbox,
         clock: Clock,
         *,
-        office_chat_id: int | None,
+        office_chat: ChatRef | None,
         reannounce_after: timedelta,
         urgent_reannounce_after: timedelta,
         notify: Callable[[], None],
@@ -73,7 +74,7 @@ class OfficeDesk:
         self.reports = ReportRepository(db)
         self.audit = AuditLog(db)
         self.clock = clock
-        self.office_chat_id = office_chat_id
+        self.office_chat = office_chat
         self.reannounce_after = reannounce_after
         self.urgent_reannounce_after = urgent_reannounce_after
         self.notify = notify
@@ -114,13 +115,13 @@ class OfficeDesk:
         )
         return Reply(text, self._buttons(report.id))
 
-    def _buttons(self, report_id: int) -> list[list[Button]]:
+    def _buttons(self, report_id: int) -> list[Button]:
         label = self.texts.raw
         row = [
             Button(label(f"office.action.{a}"), office_button(report_id, a)) for a in OFFICE_ACTIONS
         ]
         reply = Button(label("office.action.reply"), office_button(report_id, REPLY_ACTION))
-        return [row[0:2], row[2:4], row[4:6], [reply]]
+        return laid_out([row[0:2], row[2:4], row[4:6], [reply]])
 
     async def current_view(self, report: ReportRow) -> Reply:
         body = self.cipher.decrypt_json(report.body)
@@ -138,7 +139,7 @@ class OfficeDesk:
         lead: str | None = None,
     ) -> None:
         """Queue the report's message (and its files) for the office group, in tx."""
-        if self.office_chat_id is None:
+        if self.office_chat is None:
             log.warning("report %s not announced: ANTQ_OFFICE_CHAT_ID is not set", report.id)
             return
         view = self.view(report, body, len(files))
@@ -152,7 +153,7 @@ class OfficeDesk:
         self, tx: Transaction, report: ReportRow, files: list[tuple[str, str]]
     ) -> None:
         """Queue each file of a report for the office group, captioned with the report's code."""
-        if self.office_chat_id is None:
+        if self.office_chat is None:
             return
         for number, (kind, file_id) in enumerate(files, start=1):
             caption = self.texts.get(
@@ -163,10 +164,11 @@ class OfficeDesk:
     async def _enqueue(
         self, tx: Transaction, kind: str, message: OutgoingMessage, report_id: int
     ) -> None:
-        assert self.office_chat_id is not None
+        assert self.office_chat is not None
         await self.outbox.enqueue(
             tx,
-            chat_id=self.office_chat_id,
+            channel=self.office_chat.channel,
+            chat_id=self.office_chat.chat_id,
             kind=kind,
             message=message,
             ref=f"report:{report_id}",
@@ -174,15 +176,18 @@ class OfficeDesk:
         )
 
     async def tell_office(self, tx: Transaction, report_id: int, text: str) -> None:
-        if self.office_chat_id is not None:
+        if self.office_chat is not None:
             await self._enqueue(tx, "office_note", OutgoingMessage(text=text), report_id)
 
     async def tell_reporter(self, tx: Transaction, report: ReportRow, text: str) -> bool:
         """Push a message to an identified reporter; anonymous senders are never contacted."""
         if report.anonymous or report.chat_id is None:
             return False
+        if report.channel is None:
+            return False
         await self.outbox.enqueue(
             tx,
+            channel=report.channel,  # the report's own channel, never a default
             chat_id=report.chat_id,
             kind="reporter_update",
             message=OutgoingMessage(text=text),
@@ -191,7 +196,7 @@ class OfficeDesk:
         )
         return True
 
-    async def remember_message(self, tx: Transaction, ref: str | None, message_id: int) -> None:
+    async def remember_message(self, tx: Transaction, ref: str | None, message_id: str) -> None:
         """After the group message is sent: keep its id (hook of the outbox)."""
         if ref and ref.startswith("report:"):
             await self.reports.set_office_message(tx, int(ref.split(":")[1]), message_id)
@@ -222,7 +227,7 @@ class OfficeDesk:
 
     # ----------------------------------------------------------------------------- actions
 
-    async def act(self, report_id: int, action: str, clerk_id: int) -> ActionResult:
+    async def act(self, report_id: int, action: str, staff: Staff) -> ActionResult:
         """A status change by an office clerk; pressing twice changes nothing twice."""
         now = self.clock.now()
         async with self.db.transaction() as tx:
@@ -236,7 +241,7 @@ class OfficeDesk:
                 tx,
                 report_id,
                 at=now,
-                actor=f"office:{clerk_id}",
+                actor=staff.actor,
                 action="status",
                 from_status=report.status,
                 to_status=action,
@@ -244,7 +249,7 @@ class OfficeDesk:
             await self.audit.record(
                 tx,
                 at=now,
-                actor=f"office:{clerk_id}",
+                actor=staff.actor,
                 action="report_status",
                 subject=report.code,
                 details=f"{report.status}>{action}",
@@ -264,7 +269,7 @@ class OfficeDesk:
             await self.current_view(updated),
         )
 
-    async def reply(self, code: str, clerk_id: int, text: str) -> str:
+    async def reply(self, code: str, staff: Staff, text: str) -> str:
         """A clerk's reply to the sender: stored (encrypted), pushed to identified reporters."""
         report = await self.reports.by_code(code)
         if report is None:
@@ -275,13 +280,13 @@ class OfficeDesk:
                 tx,
                 report.id,
                 at=now,
-                actor=f"office:{clerk_id}",
+                actor=staff.actor,
                 action="reply",
                 note=self.cipher.encrypt(text),
             )
             await self.reports.touch_first_action(tx, report.id, now)
             await self.audit.record(
-                tx, at=now, actor=f"office:{clerk_id}", action="report_reply", subject=report.code
+                tx, at=now, actor=staff.actor, action="report_reply", subject=report.code
             )
             pushed = await self.tell_reporter(
                 tx, report, self.texts.get("reporter.reply", code=report.code, text=text)

@@ -7,12 +7,12 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.dialogs.conversation import ChatRef
-from bot.dialogs.engine import Button, Reply
+from bot.chat.ref import ChatRef
+from bot.chat.reply import Button, Reply, laid_out
 from bot.kernel.clock import Clock, QuietHours, format_date
 from bot.kernel.config import Settings
 from bot.kernel.outbox import PRIORITY_BULK, OutgoingMessage
-from content.outreach_schema import TOPICS, OutreachItem
+from content.outreach_schema import TOPICS, OutreachItem, staff_body
 from content.texts import Texts
 from storage.db import Database
 from storage.outreach import OutreachRepository
@@ -129,8 +129,12 @@ class OutreachService:
             self._rendered[reference] = cached
         return cached
 
-    def message(self, item: OutreachItem, version: str) -> Reply:
-        """The week's item as one role reads it; unit heads also get the confirmation button."""
+    def message(self, item: OutreachItem, version: str, unit_kind: str | None = None) -> Reply:
+        """The week's item as one role reads it; unit heads also get the confirmation button.
+
+        Staff of a known unit get the note for young pupils only if the unit is of a primary kind;
+        a push (unit not known) carries it, labelled for primary schools.
+        """
         t = self.texts
         if item.holiday:
             return Reply(
@@ -144,13 +148,13 @@ class OutreachService:
             date=format_date(item.week_start),
             title=html.escape(item.title),
             topic=TOPICS[item.topic],
-            body=item.teacher,
+            body=staff_body(item, t, unit_kind),
             quiz_hint=hint,
         )
         buttons = []
         if version == "head":
             label = t.raw("outreach.confirm_button")
-            buttons = [[Button(label, f"{CONFIRM_PREFIX}:{item.week_start.isoformat()}")]]
+            buttons = [Button(label, f"{CONFIRM_PREFIX}:{item.week_start.isoformat()}")]
         return Reply(text, buttons)
 
     def quiz(self, item: OutreachItem) -> Reply | None:
@@ -183,7 +187,8 @@ class OutreachService:
     async def _show(self, chat: ChatRef, item: OutreachItem) -> list[Reply]:
         person = await self.people.get(chat.channel, chat.chat_id)
         version = VERSION_OF_ROLE[person.role] if person else "parents"
-        replies = [self.message(item, version)]
+        unit = await self.units.get(person.unit_code) if person and person.unit_code else None
+        replies = [self.message(item, version, unit.kind if unit else None)]
         quiz = None if item.holiday else self.quiz(item)
         if quiz and version != "parents":
             replies.append(quiz)
@@ -224,7 +229,7 @@ class OutreachService:
             )
         if paging:
             rows.append(paging)
-        return Reply(self.texts.get("outreach.archive"), rows)
+        return Reply(self.texts.get("outreach.archive"), laid_out(rows))
 
     async def confirm(self, chat: ChatRef, week_text: str) -> str:
         """A unit head's "used at the flag-raising session" for their unit and that week."""

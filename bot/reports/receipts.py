@@ -250,5 +250,5 @@ class AnonymousKeyer:
     def __reduce__(self) -> tuple[object, ...]:
         raise TypeError("AnonymousKeyer holds an in-memory salt and cannot be pickled or copied")
 
-    def key(self, chat_id: int) -> str:
+    def key(self, chat_id: str) -> str:
         return hmac.new(self.__salt, str(int(chat_id)).encode("ascii"), hashlib.sha256).hexdigest()

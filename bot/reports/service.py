@@ -9,8 +9,10 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.dialogs.conversation import ChatRef, Finish
-from bot.dialogs.engine import OptionPage, Reply
+from bot.chat.ref import ChatRef
+from bot.chat.reply import Reply
+from bot.dialogs.conversation import Finish
+from bot.dialogs.engine import OptionPage
 from bot.kernel.clock import Clock, format_local
 from bot.kernel.crypto import Cipher
 from bot.office.review import OfficeDesk

@@ -10,9 +10,9 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.announcements.service import parse_button
-from bot.dialogs.engine import Reply
+from bot.chat.reply import Reply
 from bot.kernel.services import Services
-from handlers.telegram.context import is_office_chat, office_button, services_of
+from handlers.telegram.context import is_office_chat, office_button, services_of, staff_of
 from handlers.telegram.render import fit, keyboard, send
 
 LAST_PROGRESS_KEY = "announcement_progress"
@@ -40,7 +40,9 @@ async def draft(message: Message, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
     photo = message.photo[-1].file_id if message.photo else None
     text = message.text or message.caption or ""
-    reply = await services.announcements.draft(message.from_user.id, message.chat_id, text, photo)
+    reply = await services.announcements.draft(
+        staff_of(message.from_user), str(message.chat_id), text, photo
+    )
     await send(context, message.chat_id, [reply])
 
 
@@ -51,7 +53,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     parsed = await office_button(update, context, parse_button, "announce.unknown")
     if parsed is None:
         return
-    outcome = await services.announcements.press(*parsed, query.from_user.id)
+    outcome = await services.announcements.press(*parsed, staff_of(query.from_user))
     await query.answer(outcome.notice)
     if outcome.redraw is not None and query.message is not None:
         await query.message.edit_text(
@@ -66,7 +68,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             parse_mode=ParseMode.HTML,
             reply_markup=keyboard(outcome.progress),
         )
-        await services.announcements.repo.set_progress_message(parsed[0], posted.message_id)
+        await services.announcements.repo.set_progress_message(parsed[0], str(posted.message_id))
 
 
 async def refresh_progress(bot: Bot, services: Services, last: dict[int, str]) -> None:
@@ -81,7 +83,7 @@ async def refresh_progress(bot: Bot, services: Services, last: dict[int, str]) -
             await bot.edit_message_text(
                 view.text,
                 chat_id=announcement.chat_id,
-                message_id=announcement.progress_message_id,
+                message_id=int(announcement.progress_message_id),
                 parse_mode=ParseMode.HTML,
                 reply_markup=keyboard(view),
             )

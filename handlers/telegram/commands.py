@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.dialogs.conversation import ChatRef
-from bot.dialogs.engine import Reply
+from bot.chat.ref import ChatRef
+from bot.chat.reply import Reply
 from bot.kernel.services import Services
 from bot.people.service import OFFICE_ROLE, UNREGISTERED_ROLE
 from handlers.telegram.context import chat_of, is_office_chat, is_private, services_of

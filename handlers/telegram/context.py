@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from telegram import Update
+from telegram import Update, User
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
-from bot.dialogs.conversation import ChatRef
+from bot.chat.ref import ChatRef, Staff
 from bot.kernel.services import Services
 
 CHANNEL = "telegram"
@@ -22,7 +22,12 @@ def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
 
 def chat_of(update: Update) -> ChatRef:
     assert update.effective_chat is not None
-    return ChatRef(CHANNEL, update.effective_chat.id)
+    return ChatRef(CHANNEL, str(update.effective_chat.id))
+
+
+def staff_of(user: User | None) -> Staff:
+    """An office member of the Telegram group, as the audit log names them."""
+    return Staff(actor=f"office:{user.id}" if user is not None else "office", role="clerk")
 
 
 def is_private(update: Update) -> bool:

@@ -8,11 +8,11 @@ from telegram import ForceReply, InputFile, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
+from bot.chat.reply import Reply
 from bot.deadlines.desk import DeskOutcome, parse_button
 from bot.deadlines.reminders import parse_head_button, parse_question_button
-from bot.dialogs.engine import Reply
 from handlers.telegram.commands import office_only
-from handlers.telegram.context import chat_of, is_private, office_button, services_of
+from handlers.telegram.context import chat_of, is_private, office_button, services_of, staff_of
 from handlers.telegram.render import fit, keyboard, send
 
 
@@ -35,7 +35,7 @@ async def progress_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     desk = services.deadline_desk
     texts = [Reply(text) for text in await desk.board()]
     await send(context, chat_id, texts)
-    workbook = await desk.board_file(update.effective_user.id if update.effective_user else None)
+    workbook = await desk.board_file(staff_of(update.effective_user))
     if workbook is not None:
         content, name = workbook
         caption = services.content.texts.get("deadline.board.file_caption", now=desk.now_text())
@@ -60,7 +60,7 @@ async def _show(
             reply_markup=ForceReply(selective=True),
             reply_to_message_id=reply_to,
         )
-        await desk.remember_prompt(outcome.prompt, posted.message_id)
+        await desk.remember_prompt(outcome.prompt, str(posted.message_id))
 
 
 async def on_office_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -71,7 +71,7 @@ async def on_office_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     parsed = await office_button(update, context, parse_button, "deadline.desk.unknown")
     if parsed is None:
         return
-    outcome = await services.deadline_desk.press(*parsed, query.from_user.id)
+    outcome = await services.deadline_desk.press(*parsed, staff_of(query.from_user))
     answered = query.answer(outcome.notice, show_alert=outcome.alert)
     if outcome.redraw is not None:
         redraw = query.message.edit_text(
@@ -96,9 +96,8 @@ async def on_office_reply(message: Message, context: ContextTypes.DEFAULT_TYPE) 
     text = message.text or message.caption or ""
     desk = services.deadline_desk
     async with desk.prompts:
-        clerk_id = message.from_user.id if message.from_user else None
-        outcome = await desk.reply(prompt.message_id, text, clerk_id)
-        question_id = await services.reminders.repo.question_by_prompt(prompt.message_id)
+        outcome = await desk.reply(str(prompt.message_id), text, staff_of(message.from_user))
+        question_id = await services.reminders.repo.question_by_prompt(str(prompt.message_id))
     if outcome is not None:
         await _show(context, message.chat_id, outcome, message.message_id)
         return True
@@ -140,7 +139,7 @@ async def on_question_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
             reply_markup=ForceReply(selective=True),
             reply_to_message_id=query.message.message_id,
         )
-        await services.reminders.repo.set_question_prompt(question_id, posted.message_id)
+        await services.reminders.repo.set_question_prompt(question_id, str(posted.message_id))
 
 
 async def on_head_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -7,7 +7,8 @@ import asyncio
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.dialogs.engine import Reply, is_dialog_payload
+from bot.chat.reply import Reply
+from bot.dialogs.engine import is_dialog_payload
 from handlers.telegram.context import chat_of, is_private, services_of
 from handlers.telegram.incoming import from_update
 from handlers.telegram.render import edit_or_send, send

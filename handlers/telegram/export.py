@@ -6,10 +6,10 @@ from telegram import InputFile, Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
-from bot.dialogs.engine import Reply
+from bot.chat.reply import Reply
 from bot.office.export_desk import PeriodError
 from handlers.telegram.commands import office_only
-from handlers.telegram.context import services_of
+from handlers.telegram.context import services_of, staff_of
 from handlers.telegram.render import send
 
 
@@ -19,9 +19,10 @@ async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     services = services_of(context)
     texts = services.content.texts
     chat_id = update.effective_message.chat_id
-    clerk_id = update.effective_user.id if update.effective_user else 0
     try:
-        made = await services.exports.office_file(" ".join(context.args or []), clerk_id)
+        made = await services.exports.office_file(
+            " ".join(context.args or []), staff_of(update.effective_user)
+        )
     except PeriodError as exc:
         await send(context, chat_id, [Reply(texts.get("export.bad_dates", detail=str(exc)))])
         await send(context, chat_id, [Reply(texts.get("export.usage"))])

@@ -8,7 +8,7 @@ from telegram.ext import ContextTypes
 
 from bot.invitations.service import parse_button
 from handlers.telegram.commands import in_dialog_reminder, office_only, private_only
-from handlers.telegram.context import chat_of, office_button, services_of
+from handlers.telegram.context import chat_of, office_button, services_of, staff_of
 from handlers.telegram.render import fit, keyboard, send
 
 
@@ -18,7 +18,7 @@ async def invite_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     services = services_of(context)
     reply = await services.invitations.command(
-        " ".join(context.args or []), update.effective_user.id, context.bot.username
+        " ".join(context.args or []), staff_of(update.effective_user), context.bot.username
     )
     await send(context, update.effective_message.chat_id, [reply])
 
@@ -35,7 +35,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     action, value = parsed
     invitations = services.invitations
     if action == "n":
-        reply = await invitations.issue_one(value, query.from_user.id, context.bot.username)
+        reply = await invitations.issue_one(value, staff_of(query.from_user), context.bot.username)
         await query.answer()
         await query.message.edit_text(
             fit(reply.text), parse_mode=ParseMode.HTML, reply_markup=keyboard(reply)
@@ -44,7 +44,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not value.isdigit():
         await query.answer(texts.get("invite.unknown"))
         return
-    notice = await invitations.revoke(int(value), query.from_user.id)
+    notice = await invitations.revoke(int(value), staff_of(query.from_user))
     await query.answer(notice, show_alert=True)
     await query.message.edit_text(
         fit(f"{query.message.text_html}\n\n{notice}"), parse_mode=ParseMode.HTML

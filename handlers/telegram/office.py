@@ -8,10 +8,10 @@ from telegram import ForceReply, Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
-from bot.dialogs.engine import Reply
+from bot.chat.reply import Reply
 from bot.office.review import REPLY_ACTION, parse_office_button
 from handlers.telegram import announcements, deadlines
-from handlers.telegram.context import is_office_chat, office_button, services_of
+from handlers.telegram.context import is_office_chat, office_button, services_of, staff_of
 from handlers.telegram.render import fit, keyboard, send
 
 CODE_IN_PROMPT = re.compile(r"\b([0-9A-Z]{4}-[0-9A-Z]{4})\b")
@@ -42,7 +42,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             reply_to_message_id=query.message.message_id,
         )
         return
-    result = await desk.act(report_id, action, query.from_user.id)
+    result = await desk.act(report_id, action, staff_of(query.from_user))
     await query.answer(result.notice)
     if result.view is not None and query.message is not None:
         await query.message.edit_text(
@@ -84,5 +84,5 @@ async def on_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         reply = texts.get("office.reply_too_long", length=len(text), max=MAX_REPLY)
         await send(context, message.chat_id, [Reply(reply)])
         return
-    confirmation = await services.desk.reply(match.group(1), message.from_user.id, text)
+    confirmation = await services.desk.reply(match.group(1), staff_of(message.from_user), text)
     await send(context, message.chat_id, [Reply(confirmation)])

@@ -7,7 +7,7 @@ import warnings
 from datetime import timedelta
 from pathlib import Path
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
+from telegram import Bot, InlineKeyboardMarkup, InputFile
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -18,6 +18,7 @@ from telegram.error import (
     TelegramError,
 )
 
+from bot.chat.reply import Button
 from bot.kernel.config import Settings
 from bot.kernel.outbox import (
     Blocked,
@@ -29,10 +30,10 @@ from bot.kernel.outbox import (
     TemporaryFailure,
 )
 from handlers.telegram.aiohttp_request import AiohttpRequest
+from handlers.telegram.render import keyboard_of
 
 # A 400 that means the recipient is gone for good, like a 403.
 _GONE = ("chat not found", "user is deactivated", "bot was blocked", "peer_id_invalid")
-_NOT_MODIFIED = "message is not modified"
 
 
 def make_outbox_bot(settings: Settings, *, connection_pool_size: int = 32) -> Bot:
@@ -56,12 +57,8 @@ def make_outbox_bot(settings: Settings, *, connection_pool_size: int = 32) -> Bo
     )
 
 
-def _markup(rows: list[list[OutgoingButton]]) -> InlineKeyboardMarkup | None:
-    if not rows:
-        return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in rows]
-    )
+def _markup(buttons: list[OutgoingButton]) -> InlineKeyboardMarkup | None:
+    return keyboard_of([Button(b.label, b.data, b.row) for b in buttons])
 
 
 async def _file(ref: FileRef) -> str | InputFile:
@@ -91,7 +88,7 @@ class TelegramTransport:
     async def stop(self) -> None:
         await self.bot.shutdown()
 
-    async def deliver(self, chat_id: int, message: OutgoingMessage) -> int:
+    async def deliver(self, chat_id: str, message: OutgoingMessage) -> str:
         try:
             return await self._call(chat_id, message)
         except RetryAfter as exc:
@@ -100,8 +97,6 @@ class TelegramTransport:
             raise Blocked("Forbidden") from None
         except BadRequest as exc:
             reason = exc.message.lower()
-            if message.edit_message_id is not None and _NOT_MODIFIED in reason:
-                return message.edit_message_id  # already as wanted
             if any(gone in reason for gone in _GONE):
                 raise Blocked("BadRequest") from None
             raise PermanentFailure("BadRequest") from None
@@ -114,28 +109,9 @@ class TelegramTransport:
         except OSError as exc:  # a local file to upload is missing
             raise PermanentFailure(type(exc).__name__) from None
 
-    async def _call(self, chat_id: int, message: OutgoingMessage) -> int:
+    async def _call(self, chat_id: str, message: OutgoingMessage) -> str:
         markup = _markup(message.buttons)
-        media = message.photo or message.document or message.video
         caption = message.caption if message.caption is not None else (message.text or None)
-        if message.edit_message_id is not None:
-            if media is not None:
-                result: Message | bool = await self.bot.edit_message_caption(
-                    chat_id=chat_id,
-                    message_id=message.edit_message_id,
-                    caption=caption,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=markup,
-                )
-            else:
-                result = await self.bot.edit_message_text(
-                    message.text,
-                    chat_id=chat_id,
-                    message_id=message.edit_message_id,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=markup,
-                )
-            return result.message_id if isinstance(result, Message) else message.edit_message_id
         senders = (
             (message.photo, self.bot.send_photo),
             (message.video, self.bot.send_video),
@@ -159,4 +135,4 @@ class TelegramTransport:
                 reply_markup=markup,
                 disable_notification=message.disable_notification,
             )
-        return sent.message_id
+        return str(sent.message_id)

@@ -9,18 +9,23 @@ from telegram.constants import MessageLimit, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.dialogs.engine import Reply
+from bot.chat.reply import Button, Reply, in_rows
 
 log = logging.getLogger(__name__)
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    if not reply.buttons:
+    return keyboard_of(reply.buttons)
+
+
+def keyboard_of(buttons: list[Button]) -> InlineKeyboardMarkup | None:
+    """The core's flat buttons in Telegram's rows, as their layout hints ask."""
+    if not buttons:
         return None
     return InlineKeyboardMarkup(
         [
             [InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
-            for row in reply.buttons
+            for row in in_rows(buttons)
         ]
     )
 
@@ -31,7 +36,9 @@ def fit(text: str) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-async def send(context: ContextTypes.DEFAULT_TYPE, chat_id: int, replies: list[Reply]) -> None:
+async def send(
+    context: ContextTypes.DEFAULT_TYPE, chat_id: int | str, replies: list[Reply]
+) -> None:
     for reply in replies:
         await context.bot.send_message(
             chat_id, fit(reply.text), parse_mode=ParseMode.HTML, reply_markup=keyboard(reply)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.dialogs.conversation import ChatRef
-from bot.dialogs.engine import Reply
+from bot.chat.ref import ChatRef
+from bot.chat.reply import Reply
 from bot.kernel.services import Services
 from handlers.telegram.commands import outside_dialogs
 from handlers.telegram.render import send

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import Bot, InputFile
 
-from bot.dialogs.conversation import ChatRef
+from bot.chat.ref import ChatRef
 from bot.dialogs.engine import Attachment
 from bot.kernel.media_privacy import MAX_BYTES, Refused, strip_metadata
 from content.texts import Texts

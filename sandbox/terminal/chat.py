@@ -148,7 +148,7 @@ class TerminalChat:
         self.out.flush()
 
     def say(self, key: str, **params: object) -> None:
-        self.write(self.texts.raw(key, **params))
+        self.write(self.texts.raw(key, None, **params))
 
     def _prompt_text(self) -> str:
         return f"\n{self.persona.name}> "
