@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import signal
 import sqlite3
@@ -607,6 +608,8 @@ async def ptb_push(
             rate_limiter=AIORateLimiter(max_retries=3),
         )
         errors: dict[str, int] = {}
+        # PTB logs each message it gives up on with a traceback; they are counted as lost here
+        logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
 
         async def send(chat_id: int) -> None:
             try:

@@ -257,6 +257,7 @@ class OutboxSender:
         *,
         decode: Decode = plain_decode,
         global_rate: float = 29.0,
+        global_limit: int | None = None,  # Telegram's per second (30): see pacing.GlobalPace
         per_chat_rate: float = 1.0,
         per_chat_burst: int = 1,  # one a second in any window of a second, from the last answer
         group_per_minute: float = 17,  # with a burst of 3: at most 20 in any minute, Telegram's
@@ -282,6 +283,7 @@ class OutboxSender:
             per_chat_burst=per_chat_burst,
             group_per_minute=group_per_minute,
             group_burst=group_burst,
+            global_limit=global_limit,
             is_group=is_group,
         )
         self.concurrency = max(1, concurrency)

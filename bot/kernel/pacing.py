@@ -5,8 +5,9 @@ Telegram does not document its flood-control algorithm; a token bucket and a str
 window ("no more than 30 in any second") are both plausible, so the pacer satisfies both:
 
 * overall, sends are spaced evenly at `rate` a second (no burst, not even when a push starts
-  or after a pause), and never more than `floor(rate)` in any window of one second, which
-  leaves one request of Telegram's 30 for the jitter between our sending and its arrival;
+  or after a pause, 29 by default), and a hard guard counted from the answers keeps any
+  window of one second at Telegram's 30 at most, however late or bunched requests arrive
+  (see GlobalPace);
 * per chat, a token bucket whose clock does not run while the chat's request is in flight
   (Telegram counts it somewhere between our sending it and its answer); with a burst of 1 a
   private chat gets at most one message a second, measured from the previous answer;
@@ -64,15 +65,25 @@ class ChatBucket:
 
 
 class GlobalPace:
-    """Evenly spaced sends at an adaptive rate, at most `floor(rate)` in any WINDOW."""
+    """Evenly spaced sends at an adaptive rate, under a hard guard that holds whatever the
+    delays between our sending a request and Telegram counting it.
 
-    def __init__(self, rate: float) -> None:
+    Telegram counts a request when it arrives, at some moment between our sending it and its
+    answer. If a window of one second held `limit + 1` arrivals, the last one sent (at t) would
+    find the others sent before t and either still in flight or answered after t - 1 s. So a
+    send waits while `limit` requests are in flight or were answered within the last second:
+    no window can then hold more than `limit`, however bunched the arrivals are.
+    """
+
+    def __init__(self, rate: float, limit: int) -> None:
         self.target = rate
         self.rate = rate
         self.ceiling = rate
+        self.limit = max(1, limit)
         self.minimum = max(rate * MIN_SHARE, 1e-3)
         self._next = -math.inf  # the earliest moment of the next send
-        self._stamps: deque[float] = deque()
+        self._in_flight = 0
+        self._answers: deque[float] = deque()  # answers of the last WINDOW
         self._last_send = -math.inf
         self._last_cut = -math.inf
         self._updated = -math.inf
@@ -80,17 +91,21 @@ class GlobalPace:
 
     @property
     def cap(self) -> int:
-        """Sends allowed in any window of WINDOW seconds at the current rate."""
-        return max(1, math.floor(self.rate * WINDOW + 1e-9))
+        """Requests that may be in flight or answered in the last WINDOW (see the class)."""
+        return max(1, min(self.limit, math.floor(self.rate * WINDOW + 1e-9) + 1))
 
     def wait(self, now: float) -> float:
         self._refresh(now)
         wait = self._next - now
-        stamps, cap = self._stamps, self.cap
-        while stamps and stamps[0] <= now - WINDOW:
-            stamps.popleft()
-        if len(stamps) >= cap:
-            wait = max(wait, stamps[len(stamps) - cap] + WINDOW - now + 1e-6)
+        answers = self._answers
+        while answers and answers[0] <= now - WINDOW:
+            answers.popleft()
+        over = self._in_flight + len(answers) - self.cap + 1
+        if over > 0:
+            if over <= len(answers):  # the over-th oldest answer leaves the window
+                wait = max(wait, answers[over - 1] + WINDOW - now + 1e-6)
+            else:  # only an answer can free a place; the sender is woken by it
+                wait = max(wait, WINDOW)
         return max(0.0, wait)
 
     def take(self, now: float) -> None:
@@ -98,8 +113,12 @@ class GlobalPace:
         # the schedule may fall behind `now` by a fraction of an interval (timers wake late),
         # never by more: time nobody used is not saved up for a burst
         self._next = max(self._next, now - CATCH_UP * interval) + interval
-        self._stamps.append(now)
+        self._in_flight += 1
         self._last_send = now
+
+    def answered(self, now: float) -> None:
+        self._in_flight = max(0, self._in_flight - 1)
+        self._answers.append(now)
 
     def slow_down(self, now: float) -> bool:
         """A 429 came: cut the rate; False when it belongs to a cut just made."""
@@ -135,10 +154,12 @@ class Pacer:
         per_chat_burst: int,
         group_per_minute: float,
         group_burst: int,
+        global_limit: int | None = None,
         is_group: Callable[[str], bool] = lambda chat: False,
     ) -> None:
         self.is_group = is_group
-        self.global_pace = GlobalPace(global_rate) if global_rate > 0 else None
+        limit = global_limit or math.floor(global_rate) + 1  # 29 a second: Telegram's 30
+        self.global_pace = GlobalPace(global_rate, limit) if global_rate > 0 else None
         self.per_chat_rate, self.per_chat_burst = per_chat_rate, per_chat_burst
         self.group_rate, self.group_burst = group_per_minute / 60.0, group_burst
         self._chats: dict[str, ChatBucket] = {}
@@ -170,6 +191,8 @@ class Pacer:
     def answered(self, chat: str, now: float) -> None:
         """The chat's request came back: its bucket refills only from now."""
         self._in_flight.discard(chat)
+        if self.global_pace is not None:
+            self.global_pace.answered(now)
         bucket = self._chats.get(chat)
         if bucket is not None:
             bucket.hold(now)
