@@ -13,6 +13,7 @@ from telegram.ext import Application
 
 from bot.app import build_application, start_bot, stop_bot
 from bot.kernel.config import Mode, Settings, describe_errors
+from bot.kernel.crypto import DataKeyError, load_key
 from bot.kernel.services import Services
 from bot.kernel.startup import open_services_or_exit
 from bot.units.importer import import_units
@@ -71,6 +72,13 @@ def remove_database(database: Path) -> None:
     clock_file(database).unlink(missing_ok=True)
 
 
+def quiet_key(key_file: Path) -> None:
+    """The sandbox's data key is created here, silently: the production warning to back it up
+    is not for a trial database. A bad key file is left for the start-up to explain."""
+    with contextlib.suppress(DataKeyError, OSError):
+        load_key(None, key_file)
+
+
 def scheduled_now(app: Application, services: Services) -> ClockMoved:
     """After `:gio`: run the minute's scheduled checks at once, and let the outbox look."""
 
@@ -118,6 +126,7 @@ async def _run(bundle: Content, database: Path, stop: asyncio.Event) -> int:
         if settings is None:
             return 2
         clock = SandboxClock(settings.tz, clock_file(database))
+        await asyncio.to_thread(quiet_key, settings.data_key_file)
         services = await open_services_or_exit(settings, bundle, clock)
         app = build_application(services)
         try:

@@ -32,6 +32,7 @@ PDF = b"%PDF-1.4\n% sandbox document\n"
 _COMMAND = re.compile(r"^:[A-Za-z]+$")
 _PRESS = re.compile(r"^#\s*(\d{1,3})$")
 _SAFE_NAME = re.compile(r"[^\w.\-]+")
+_REPLY_TO = re.compile(r"^tin\s*(\d{1,6})\s*:\s*(.+)$", re.IGNORECASE | re.DOTALL)
 
 FileSource = Callable[[str], tuple[bytes, str] | None]  # file_id -> (content, file path)
 ClockMoved = Callable[[], Awaitable[None]]
@@ -408,9 +409,15 @@ class TerminalChat:
                 return True
             await self.press(int(numbers[0]), int(numbers[1]))
         elif command == ":traloi" and argument:
-            replied = self.shown.get(self._latest.get(self.current, 0))
+            older = _REPLY_TO.match(argument)
+            number = int(older.group(1)) if older else self._latest.get(self.current, 0)
+            replied = self.shown.get(number)
+            if older is not None and (replied is None or replied.persona != self.current):
+                self.say("terminal.no_such_message", number=number)
+                return True
+            text = older.group(2) if older else argument
             reply_to = replied.message.message_id if replied else None
-            await self.user.send(argument, chat_id=self.chat_id, reply_to=reply_to)
+            await self.user.send(text, chat_id=self.chat_id, reply_to=reply_to)
         elif command in actions:
             await actions[command]()
         elif command is not None:
