@@ -6,6 +6,7 @@ import asyncio
 import html
 from dataclasses import dataclass, field
 
+from bot.chat.buttons import ButtonFamily
 from bot.chat.ref import Staff
 from bot.chat.reply import Button, Reply, laid_out
 from bot.deadlines.progress_export import DeadlineSheet, progress_workbook
@@ -20,6 +21,7 @@ from bot.deadlines.service import (
 )
 from bot.kernel.clock import Clock, format_local
 from bot.kernel.crypto import Cipher
+from bot.kernel.hygiene import parse_id
 from content.texts import Texts
 from storage.deadlines import Deadline, DeadlineRepository
 
@@ -32,15 +34,16 @@ WIZARD = ("title", "description", "due", "units")
 PROMPTS = {"t": "title", "m": "description", "due": "due", "r": "reminders", "ul": "units"}
 
 
+DEADLINE_BUTTON = ButtonFamily(PREFIX, int, str, str, purpose="the deadline card and its steps")
+
+
 def button(deadline_id: int, action: str, arg: str = "") -> str:
-    return f"{PREFIX}:{deadline_id}:{action}:{arg}"
+    return DEADLINE_BUTTON(deadline_id, action, arg)
 
 
 def parse_button(data: str | None) -> tuple[int, str, str] | None:
-    parts = (data or "").split(":")
-    if len(parts) != 4 or parts[0] != PREFIX or not parts[1].isdigit():
-        return None
-    return int(parts[1]), parts[2], parts[3]
+    parsed = DEADLINE_BUTTON.parse(data)
+    return (parsed[0], parsed[1], parsed[2]) if parsed else None
 
 
 @dataclass(frozen=True)
@@ -198,7 +201,7 @@ class DeadlineDesk:
         if action == "u":
             return DeskOutcome(redraw=await self._scope_choice(deadline))
         if action in ("uk", "uz"):
-            page = int(arg) if arg.isdigit() else 0
+            page = parse_id(arg) or 0
             return DeskOutcome(redraw=await self._values(deadline, action, page))
         if action in ("ua", "uks", "uzs"):
             return await self._choose_scope(deadline, action, arg, staff)
@@ -283,9 +286,10 @@ class DeadlineDesk:
             scope = Scope("all")
         else:
             values = await self.repo.distinct("kind" if action == "uks" else "area")
-            if not arg.isdigit() or int(arg) >= len(values):
+            index = parse_id(arg)
+            if index is None or index >= len(values):
                 return DeskOutcome(self.texts.get("deadline.desk.unknown"))
-            scope = Scope("kind" if action == "uks" else "area", values[int(arg)])
+            scope = Scope("kind" if action == "uks" else "area", values[index])
         updated = await self.service.update(deadline.id, scope=scope, actor=staff.actor)
         if updated is None:
             return DeskOutcome(self.texts.get("deadline.desk.ended"))

@@ -10,7 +10,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from bot.chat.buttons import ButtonFamily
 from bot.chat.reply import Button, Reply
+from bot.kernel.hygiene import clean_input, visible_length
 from content.schema import (
     AttachmentsStep,
     ChoiceStep,
@@ -46,6 +48,7 @@ class Incoming(BaseModel):
     latitude: float | None = None
     longitude: float | None = None
     phone: str | None = None
+    context_text: str | None = None  # for a button: the text of the message it was under
 
 
 class DialogState(BaseModel):
@@ -89,16 +92,16 @@ OptionSource = Callable[[str | None, int, int], Awaitable[OptionPage]]
 
 # ------------------------------------------------------------------------- button payloads
 
-PAYLOAD_PREFIX = "d"
+DIALOG_BUTTON = ButtonFamily("d", int, str, purpose="a step of a dialog: its seq and the action")
 _PAYLOAD = re.compile(r"^d:(\d{1,9}):([a-z])(\d{0,3})$")
 
 
 def payload(seq: int, action: str, index: int | None = None) -> str:
-    return f"{PAYLOAD_PREFIX}:{seq}:{action}{'' if index is None else index}"
+    return DIALOG_BUTTON(seq, f"{action}{'' if index is None else index}")
 
 
 def is_dialog_payload(data: str | None) -> bool:
-    return bool(data) and data.startswith(f"{PAYLOAD_PREFIX}:")
+    return ButtonFamily.of(data) is DIALOG_BUTTON
 
 
 MAIN_ROW, PAGE_ROW, NAV_ROW = -1, 9_999, 10_000  # layout hints: rows of a channel with rows
@@ -188,8 +191,8 @@ class DialogEngine:
         if wanted.isdigit() and isinstance(step, ChoiceStep | ConfirmStep):
             number = int(wanted)
             return buttons[number - 1].data if 1 <= number <= len(buttons) else None
-        for button in buttons:
-            if wanted == _words(button.label):
+        for button in buttons:  # the label, or its first part ("Có" for "Có, gửi cho tôi")
+            if wanted in (_words(button.label), _words(re.split(r"[,:(]", button.label)[0])):
                 return button.data
         for button in buttons:
             match = _PAYLOAD.match(button.data)
@@ -285,9 +288,10 @@ class DialogEngine:
         if isinstance(step, ChoiceStep):
             return await self._choice_text(spec, state, step, incoming)
         if isinstance(step, TextStep):
-            if incoming.kind != "text" or not (incoming.text or "").strip():
+            # control characters break exports (F5); invisible-only text says nothing (F20)
+            text = clean_input(incoming.text or "").strip()
+            if incoming.kind != "text" or visible_length(text) == 0:
                 return await self._reject(spec, state, step, "dialog.error.expect_text")
-            text = incoming.text.strip()
             if len(text) > step.max_length:
                 return await self._reject(
                     spec,
@@ -297,7 +301,7 @@ class DialogEngine:
                     length=len(text),
                     max=step.max_length,
                 )
-            if len(text) < step.min_length:
+            if visible_length(text) < step.min_length:
                 return await self._reject(
                     spec, state, step, "dialog.error.too_short", min=step.min_length
                 )

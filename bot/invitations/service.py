@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.chat.buttons import ButtonFamily
 from bot.chat.ref import ChatRef, Staff
 from bot.chat.reply import Button, Reply, laid_out
 from bot.dialogs.conversation import Finish
@@ -39,11 +40,14 @@ def link(bot_username: str, code: str) -> str:
     return f"https://t.me/{bot_username}?start={code}"
 
 
+INVITATION_BUTTON = ButtonFamily(PREFIX, str, str, purpose="revoke (x) or issue (n) a link")
+
+
 def parse_button(data: str | None) -> tuple[str, str] | None:
-    parts = (data or "").split(":", 2)
-    if len(parts) != 3 or parts[0] != PREFIX or parts[1] not in ("x", "n") or not parts[2]:
+    parsed = INVITATION_BUTTON.parse(data)
+    if parsed is None or parsed[0] not in ("x", "n") or not parsed[1]:
         return None
-    return parts[1], parts[2]
+    return parsed[0], parsed[1]
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,9 @@ from bot.deadlines.reminder_plan import DEFAULT_PLAN, PlanError, parse_plan
 from content.texts import Texts
 
 TOKEN_PATTERN = re.compile(r"^\d+:[A-Za-z0-9_-]{5,}$")
+SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{12,256}$")  # Telegram's alphabet; not too short
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MAX_HOURS = 24 * 365  # a year: longer waits are a typo, and overflow date arithmetic
 
 
 class Mode(StrEnum):
@@ -42,22 +45,26 @@ class Settings(BaseSettings):
     office_chat_id: int | None = None
     office_admins: Annotated[frozenset[int], NoDecode] = frozenset()
     org_name: str = "Sở Giáo dục và Đào tạo"
-    log_level: str = "INFO"
+    log_level: str = "INFO"  # DEBUG, INFO, WARNING, ERROR or CRITICAL
     concurrent_updates: int = Field(default=32, ge=1, le=1024)
     data_key: SecretStr | None = None  # Fernet key(s), comma-separated, newest first
     data_key_file: Path = Path("./data/antq.key")
-    unclaimed_after_hours: float = Field(default=24.0, gt=0)
+    unclaimed_after_hours: float = Field(default=24.0, gt=0, le=MAX_HOURS, allow_inf_nan=False)
     outreach_staff_at: str = "sun 19:00"  # relative to the Monday of the flag-raising session
     outreach_staff_until: str = "mon 10:00"
     outreach_parents_at: str = "mon 18:00"
     outreach_parents_until: str = "tue 20:00"
     quiet_hours: str = "21:00-06:30"
-    urgent_unclaimed_after_hours: float = Field(default=1.0, gt=0)
+    urgent_unclaimed_after_hours: float = Field(
+        default=1.0, gt=0, le=MAX_HOURS, allow_inf_nan=False
+    )
     bot_username: str | None = None  # for invitation links when the bot is not running
     deadline_reminders: str = DEFAULT_PLAN  # days before the due date and local times
     deadline_overdue_at: str = "08:00"  # daily reminder of overdue units and the office digest
     deadline_overdue_days: int = Field(default=30, ge=0, le=365)
     retention_days: int = Field(default=365, ge=0, le=36500)  # 0: closed reports kept forever
+    http_listen: str = "127.0.0.1:8080"  # the web pages (and webhooks) on plain HTTP
+    public_url: str | None = None  # the public https root in front of http_listen, if any
 
     @field_validator("bot_token")
     @classmethod
@@ -66,7 +73,7 @@ class Settings(BaseSettings):
             raise PydanticCustomError("token_shape", "not a Telegram bot token")
         return value
 
-    @field_validator("api_base_url", "webhook_url")
+    @field_validator("api_base_url", "webhook_url", "public_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None or value == "":
@@ -75,7 +82,23 @@ class Settings(BaseSettings):
             raise PydanticCustomError("http_url", "not an http(s) URL")
         return value.rstrip("/")
 
-    @field_validator("webhook_listen")
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
+        if not SECRET_PATTERN.match(value.get_secret_value()):
+            raise PydanticCustomError("webhook_secret", "not a webhook secret")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.strip().upper() not in LOG_LEVELS:
+            raise PydanticCustomError("log_level", "not a log level")
+        return value.strip().upper()
+
+    @field_validator("webhook_listen", "http_listen")
     @classmethod
     def _host_port(cls, value: str) -> str:
         host, sep, port = value.rpartition(":")
@@ -148,6 +171,9 @@ class Settings(BaseSettings):
     def _webhook_needs_url(self) -> Settings:
         if self.mode is Mode.WEBHOOK and not self.webhook_url:
             raise PydanticCustomError("webhook_needs_url", "webhook mode needs a webhook URL")
+        if self.mode is Mode.WEBHOOK and self.webhook_secret is None:
+            # without it, anyone who finds the URL can post updates as an office admin
+            raise PydanticCustomError("webhook_needs_secret", "webhook mode needs a webhook secret")
         return self
 
     @property
@@ -161,6 +187,14 @@ class Settings(BaseSettings):
     @property
     def webhook_port(self) -> int:
         return int(self.webhook_listen.rpartition(":")[2])
+
+    @property
+    def http_host(self) -> str:
+        return self.http_listen.rpartition(":")[0]
+
+    @property
+    def http_port(self) -> int:
+        return int(self.http_listen.rpartition(":")[2])
 
     def is_office_admin(self, user_id: int | str | None) -> bool:
         return user_id is not None and str(user_id) in {str(a) for a in self.office_admins}

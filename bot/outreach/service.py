@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.chat.buttons import ButtonFamily
 from bot.chat.ref import ChatRef
 from bot.chat.reply import Button, Reply, laid_out
 from bot.kernel.clock import Clock, QuietHours, format_date
@@ -24,9 +25,9 @@ REFERENCE = "outreach"  # outbox payloads "ref:outreach:<week>:<version>" are re
 AUDIENCES: dict[str, tuple[str, ...]] = {"staff": ("teacher", "head"), "parents": ("parent",)}
 VERSION_OF_ROLE = {"teacher": "staff", "head": "head", "parent": "parents"}
 WEEKDAYS = {"sun": -1, "mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5}
-CONFIRM_PREFIX = "w"
-ARCHIVE_ITEM_PREFIX = "o"
-ARCHIVE_PAGE_PREFIX = "op"
+CONFIRM_BUTTON = ButtonFamily("w", str, purpose="a head: used at the flag-raising session")
+ARCHIVE_ITEM_BUTTON = ButtonFamily("o", str, purpose="open a week of the archive")
+ARCHIVE_PAGE_BUTTON = ButtonFamily("op", int, purpose="a page of the archive")
 ARCHIVE_PAGE_SIZE = 8
 
 
@@ -154,7 +155,7 @@ class OutreachService:
         buttons = []
         if version == "head":
             label = t.raw("outreach.confirm_button")
-            buttons = [Button(label, f"{CONFIRM_PREFIX}:{item.week_start.isoformat()}")]
+            buttons = [Button(label, CONFIRM_BUTTON(item.week_start.isoformat()))]
         return Reply(text, buttons)
 
     def quiz(self, item: OutreachItem) -> Reply | None:
@@ -213,7 +214,7 @@ class OutreachService:
                     self.texts.raw(
                         "outreach.archive_line", date=format_date(w), title=self.items[w].title
                     ),
-                    f"{ARCHIVE_ITEM_PREFIX}:{w.isoformat()}",
+                    ARCHIVE_ITEM_BUTTON(w.isoformat()),
                 )
             ]
             for w in shown
@@ -221,12 +222,10 @@ class OutreachService:
         paging = []
         if page > 0:
             paging.append(
-                Button(self.texts.raw("dialog.previous_page"), f"{ARCHIVE_PAGE_PREFIX}:{page - 1}")
+                Button(self.texts.raw("dialog.previous_page"), ARCHIVE_PAGE_BUTTON(page - 1))
             )
         if page < last_page:
-            paging.append(
-                Button(self.texts.raw("dialog.next_page"), f"{ARCHIVE_PAGE_PREFIX}:{page + 1}")
-            )
+            paging.append(Button(self.texts.raw("dialog.next_page"), ARCHIVE_PAGE_BUTTON(page + 1)))
         if paging:
             rows.append(paging)
         return Reply(self.texts.get("outreach.archive"), laid_out(rows))
@@ -242,6 +241,11 @@ class OutreachService:
         person = await self.people.get(chat.channel, chat.chat_id)
         if person is None or person.role != "head" or person.unit_code is None:
             return self.texts.get("outreach.confirm_not_head")
+        # only a week that reached this head (or this week's, shown by /tuannay), never a later one
+        current = session_week(self.clock.now().astimezone(self.tz).date())
+        reached = week == current or await self.repo.pushed_to(week, "staff", person.id)
+        if week > current or not reached:
+            return self.texts.get("outreach.confirm_not_pushed")
         async with self.db.transaction() as tx:
             new = await self.repo.confirm(tx, person.unit_code, week, person.id, self.clock.now())
         if not new:

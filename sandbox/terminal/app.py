@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 from pydantic import SecretStr, ValidationError
-from telegram.ext import Application
 
 from bot.app import build_application, start_bot, stop_bot
 from bot.kernel.config import Mode, Settings, describe_errors
@@ -34,7 +33,6 @@ from storage.units import UnitRepository
 SANDBOX_TOKEN = "123456:SANDBOX-local-only"
 SAMPLE_UNITS = CONTENT_DIR / "data" / "sample_units.csv"
 FILES_FOLDER = "tep_tu_tro_ly"  # beside the database: what the bot sent, to open
-SCHEDULED_JOBS = ("outreach", "reminders", "reannounce", "retention")
 
 
 def sandbox_settings(bundle: Content, server_url: str, database: Path) -> Settings | None:
@@ -79,14 +77,12 @@ def quiet_key(key_file: Path) -> None:
         load_key(None, key_file)
 
 
-def scheduled_now(app: Application, services: Services) -> ClockMoved:
-    """After `:gio`: run the minute's scheduled checks at once, and let the outbox look."""
+def scheduled_now(services: Services) -> ClockMoved:
+    """After `:gio`: run every scheduled check of the core at once (the weekly push, reminders
+    and the overdue digest, re-announcements, retention), and let the outbox look."""
 
     async def run() -> None:
-        if app.job_queue is not None:
-            for job in app.job_queue.jobs():
-                if job.name in SCHEDULED_JOBS:
-                    await job.run(app)
+        await services.scheduler.run_all()
         if services.sender is not None:
             services.sender.notify()
 
@@ -149,7 +145,7 @@ async def _run(bundle: Content, database: Path, stop: asyncio.Event) -> int:
                     files=_file_source(server),
                     files_dir=files_dir,
                     clock=clock,
-                    clock_moved=scheduled_now(app, services),
+                    clock_moved=scheduled_now(services),
                 )
                 intro = [bundle.texts.raw("terminal.files_folder", path=files_dir)]
                 await chat.run(stop, intro=intro)
