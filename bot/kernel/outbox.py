@@ -256,8 +256,8 @@ class OutboxSender:
         clock: Clock,
         *,
         decode: Decode = plain_decode,
-        global_rate: float = 29.0,
-        global_limit: int | None = None,  # Telegram's per second (30): see pacing.GlobalPace
+        global_rate: float = 30.0,  # Telegram's 30 a second, evenly spaced
+        global_limit: int | None = None,  # at most this many in any second (the rate, rounded up)
         per_chat_rate: float = 1.0,
         per_chat_burst: int = 1,  # one a second in any window of a second, from the last answer
         group_per_minute: float = 17,  # with a burst of 3: at most 20 in any minute, Telegram's

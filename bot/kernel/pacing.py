@@ -5,9 +5,9 @@ Telegram does not document its flood-control algorithm; a token bucket and a str
 window ("no more than 30 in any second") are both plausible, so the pacer satisfies both:
 
 * overall, sends are spaced evenly at `rate` a second (no burst, not even when a push starts
-  or after a pause, 29 by default), and a hard guard counted from the answers keeps any
-  window of one second at Telegram's 30 at most, however late or bunched requests arrive
-  (see GlobalPace);
+  or after a pause; Telegram's 30 by default), and a hard guard counted from the answers keeps
+  any window of one second at that many at most, however late or bunched requests arrive
+  (see GlobalPace), so the spacing needs no margin of its own;
 * per chat, a token bucket whose clock does not run while the chat's request is in flight
   (Telegram counts it somewhere between our sending it and its answer); with a burst of 1 a
   private chat gets at most one message a second, measured from the previous answer;
@@ -158,7 +158,7 @@ class Pacer:
         is_group: Callable[[str], bool] = lambda chat: False,
     ) -> None:
         self.is_group = is_group
-        limit = global_limit or math.floor(global_rate) + 1  # 29 a second: Telegram's 30
+        limit = global_limit or max(1, math.ceil(global_rate - 1e-9))  # 30 a second: 30
         self.global_pace = GlobalPace(global_rate, limit) if global_rate > 0 else None
         self.per_chat_rate, self.per_chat_burst = per_chat_rate, per_chat_burst
         self.group_rate, self.group_burst = group_per_minute / 60.0, group_burst
