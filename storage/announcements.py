@@ -14,7 +14,7 @@ class Announcement:
     id: int
     created_by: int
     text: str
-    photo_file_id: str | None
+    photo_ref: str | None  # a stored file's id (a Telegram file id in rows older than the store)
     audience: str | None
     area: str | None
     state: str
@@ -31,7 +31,7 @@ class Announcement:
 
 
 _COLUMNS = (
-    "id, created_by, text, photo_file_id, audience, area, state, recipients, chat_id, "
+    "id, created_by, text, photo_ref, audience, area, state, recipients, chat_id, "
     "progress_message_id, channel, unit_codes, markup"
 )
 
@@ -67,15 +67,15 @@ class AnnouncementRepository:
         created_by: str,
         chat_id: str,
         text: str,
-        photo_file_id: str | None,
+        photo_ref: str | None,
         now: datetime,
         markup: bool = False,
     ) -> int:
         async with self.db.transaction() as tx:
             return await tx.insert(
-                "INSERT INTO announcements (created_by, created_at, text, photo_file_id, chat_id, "
+                "INSERT INTO announcements (created_by, created_at, text, photo_ref, chat_id, "
                 "markup) VALUES (?, ?, ?, ?, ?, ?)",
-                [created_by, to_db(now), text, photo_file_id, chat_id, int(markup)],
+                [created_by, to_db(now), text, photo_ref, chat_id, int(markup)],
             )
 
     async def get(self, announcement_id: int) -> Announcement | None:

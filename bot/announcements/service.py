@@ -34,7 +34,6 @@ AUDIENCES: dict[str, tuple[str, ...]] = {
 ALL_AREAS = "all"
 AREAS_PER_PAGE = 8
 MAX_TEXT = 3500
-PHOTO_PATH = "path:"  # photo_file_id of an image uploaded in the console: a file of ours
 ZALO_WINDOW = timedelta(days=7)  # Zalo delivers an OA's free messages this long after a person's
 # last interaction; later ones wait for the person's next message (the outbox's "waiting")
 CAPTION_MAX = 1024  # Telegram's limit for a photo's caption, as it counts (UTF-16, no markup)
@@ -96,21 +95,29 @@ class AnnouncementService:
     def is_prompt(self, text: str | None) -> bool:
         return text is not None and text.startswith(self.texts.raw("announce.prompt_marker"))
 
-    async def draft(self, staff: Staff, chat_id: str, text: str, photo: str | None) -> Reply:
-        if not text.strip() and photo is None:
+    def refusal(self, text: str, with_photo: bool) -> Reply | None:
+        """Why a draft cannot be taken (checked before a channel fetches its photo); None if ok."""
+        if not text.strip() and not with_photo:
             return Reply(self.texts.get("announce.empty"))
         if len(text) > MAX_TEXT:
             return Reply(self.texts.get("announce.too_long", length=len(text), max=MAX_TEXT))
         room = self._caption_room()
-        if photo is not None and _telegram_length(text.strip()) > room:
+        if with_photo and _telegram_length(text.strip()) > room:
             # the header comes on top of what the clerk typed: refused now, not at every send
             length = _telegram_length(text.strip())
             return Reply(self.texts.get("announce.caption_too_long", length=length, max=room))
+        return None
+
+    async def draft(self, staff: Staff, chat_id: str, text: str, photo: str | None) -> Reply:
+        """A new draft; `photo` is a stored file's id (the channel put it into the store)."""
+        refused = self.refusal(text, photo is not None)
+        if refused is not None:
+            return refused
         announcement_id = await self.repo.create(
             created_by=staff.actor,
             chat_id=chat_id,
             text=text.strip(),
-            photo_file_id=photo,
+            photo_ref=photo,
             now=self.clock.now(),
         )
         rows = [
@@ -205,16 +212,8 @@ class AnnouncementService:
         """Why a text in the neutral markup cannot be announced (a draft's checks), or None."""
         if from_typed(text) is None:
             return self.texts.get("announce.unpaired_tags")
-        text = to_plain(text)
-        if not text.strip() and not photo:
-            return self.texts.get("announce.empty")
-        if len(text) > MAX_TEXT:
-            return self.texts.get("announce.too_long", length=len(text), max=MAX_TEXT)
-        room = self._caption_room()
-        if photo and _telegram_length(text.strip()) > room:
-            length = _telegram_length(text.strip())
-            return self.texts.get("announce.caption_too_long", length=length, max=room)
-        return None
+        refused = self.refusal(to_plain(text), photo)
+        return refused.text if refused is not None else None
 
     async def compose(
         self,
@@ -236,7 +235,7 @@ class AnnouncementService:
             created_by=staff.actor,
             chat_id="",
             text=markup,
-            photo_file_id=photo,
+            photo_ref=photo,
             now=self.clock.now(),
             markup=True,
         )
@@ -312,11 +311,8 @@ class AnnouncementService:
     def _message(self, announcement: Announcement) -> OutgoingMessage:
         body = announcement.text if announcement.markup else html.escape(announcement.text)
         text = self.texts.raw("announce.message", org=html.escape(self.org_name), text=body)
-        photo = announcement.photo_file_id
-        if photo and photo.startswith(PHOTO_PATH):  # uploaded in the console, kept on disk
-            return OutgoingMessage(text=text, photo=FileRef(path=photo.removeprefix(PHOTO_PATH)))
-        if photo:
-            return OutgoingMessage(text=text, photo=FileRef(file_id=photo))
+        if announcement.photo_ref:
+            return OutgoingMessage(text=text, photo=FileRef.of(announcement.photo_ref))
         return OutgoingMessage(text=text)
 
     def render_reference(self, reference: str) -> OutgoingMessage:

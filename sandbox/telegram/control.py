@@ -339,6 +339,11 @@ class ControlApi:
         self.server.set_limits(self.server.limits.updated(body))
         return _json(self.server.limits.to_dict())
 
+    async def sends(self, request: web.Request) -> web.Response:
+        """The flood-limited calls the server accepted: clock time and chat id of each."""
+        log = list(self.server.limiter.sent)
+        return _json({"times": [t for t, _ in log], "chats": [c for _, c in log]})
+
     async def stats(self, request: web.Request) -> web.Response:
         state = self.state
         stats = state.stats
@@ -412,6 +417,7 @@ def add_control_routes(app: web.Application, server: SandboxServer) -> None:
         ("DELETE", "/sandbox/faults", api.clear_faults),
         ("GET", "/sandbox/limits", api.get_limits),
         ("POST", "/sandbox/limits", api.set_limits),
+        ("GET", "/sandbox/sends", api.sends),
         ("GET", "/sandbox/stats", api.stats),
         ("DELETE", "/sandbox/stats", api.clear_stats),
         ("GET", "/sandbox/stats/deliveries", api.deliveries),

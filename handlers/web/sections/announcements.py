@@ -6,17 +6,14 @@ Every step is AnnouncementService's, as in the office group."""
 
 from __future__ import annotations
 
-import asyncio
-import secrets
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from markupsafe import Markup, escape
 
-from bot.announcements.service import AUDIENCES, PHOTO_PATH, ZALO_WINDOW
+from bot.announcements.service import AUDIENCES, ZALO_WINDOW
 from bot.chat.markup import TAG, split_text, to_plain
-from bot.kernel.media_privacy import Refused, strip_metadata
+from bot.kernel.files import Refusal
 from handlers.web.app import WebState
 from handlers.web.sections.common import (
     PREFIX,
@@ -82,18 +79,20 @@ async def compose(request: web.Request) -> web.Response:
     upload = data.get("image")
     photo: str | None = None
     if isinstance(upload, web.FileField) and upload.filename:
-        raw = upload.file.read()
-        cleaned = await asyncio.to_thread(
-            strip_metadata, raw, upload.filename, upload.content_type, 1
-        )
-        if isinstance(cleaned, Refused):
-            reason = t(f"web.media.{cleaned.reason_key.rsplit('.', 1)[1]}")
+        stored = await s.services.files.take(
+            upload.file.read(), kind="photo", file_name=upload.filename,
+            mime_type=upload.content_type, images_only=True,
+        )  # fmt: skip
+        if isinstance(stored, Refusal):
+            texts = s.services.content.texts
+            short = f"web.media.{stored.reason_key.rsplit('.', 1)[-1]}"
+            reason = (
+                t(short)
+                if texts.has(short)
+                else plain(texts.get(stored.reason_key, **stored.params))
+            )
             return await compose_form(request, t("web.ann.image_refused", reason=reason), form)
-        folder = Path(s.settings.database_path).parent / "announcement_images"
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{secrets.token_hex(8)}{Path(cleaned.file_name).suffix}"
-        await asyncio.to_thread(target.write_bytes, cleaned.data)
-        photo = PHOTO_PATH + str(target)
+        photo = stored.id
     problem = service.problem(body, photo is not None)
     if problem is not None:
         return await compose_form(request, plain(problem), form)
@@ -138,7 +137,7 @@ async def announcement_page(request: web.Request, notice: str | None = None) -> 
     rendered = service.rendered(announcement)
     values["telegram"] = telegram_html(rendered)
     values["zalo"] = split_text(to_plain(rendered), ZALO_LIMIT)
-    values["photo"] = bool(announcement.photo_file_id)
+    values["photo"] = bool(announcement.photo_ref)
     if announcement.state == "draft":
         assert s.console is not None
         roles = AUDIENCES[announcement.audience]
