@@ -101,6 +101,8 @@ async def test_tip_without_javascript_then_a_clerk_replies_and_the_sender_reads_
         await clerk.goto(site.url + "/vanphong/dangnhap")
         await shot(clerk, "10-login-desktop")
         await staff_login(clerk, site.url, "lan")
+        await clerk.wait_for_selector("text=Tổng quan phong trào")  # the dashboard, then the inbox
+        await clerk.click("nav.console-nav >> text=Hộp tin báo")
         await clerk.wait_for_selector("table.inbox")
         assert await clerk.locator("tr.unclaimed.urgent").count() == 1
         await shot(clerk, "11-inbox-desktop")
@@ -186,6 +188,8 @@ async def test_admin_enrols_totp_and_sees_new_arrivals_without_reloading(tmp_pat
         await shot(admin, "14-totp-enrol-desktop")
         await admin.fill("input[name=code]", totp_now(secret))
         await admin.click("button[type=submit]")
+        await admin.wait_for_selector("text=Tổng quan phong trào")
+        await admin.goto(site.url + "/vanphong/hopthu")
         await admin.wait_for_selector("table.inbox")
         async with __import__("aiohttp").ClientSession() as visitor:
             from tests.web_helpers import submit_tip
@@ -198,6 +202,8 @@ async def test_admin_enrols_totp_and_sees_new_arrivals_without_reloading(tmp_pat
         viewer_context = await browser.new_context(viewport=DESKTOP, locale="vi-VN")
         viewer = await viewer_context.new_page()
         await staff_login(viewer, site.url, "xem")
+        await viewer.wait_for_selector("text=Tổng quan phong trào")
+        await viewer.goto(site.url + "/vanphong/hopthu")
         await viewer.wait_for_selector("table.inbox")
         await viewer.click("table.inbox tbody tr:first-child a")
         await viewer.wait_for_selector("#report-status")

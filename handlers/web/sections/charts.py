@@ -94,27 +94,34 @@ def hbars(
 ) -> Markup:
     """Horizontal bars, stacked when there are several series; the value written beside each
     bar (and inside each segment wide enough to hold it), a legend with the patterns."""
-    legend_height = ROW if len(series) > 1 else 0
+    legend: list[tuple[float, float, int, str]] = []  # x, y, series index, name
+    if len(series) > 1:  # legend items wrap onto as many rows as they need
+        x: float = LABEL_WIDTH
+        row = 0
+        for index, name in enumerate(series):
+            width = 34 + 7.2 * len(name)
+            if x + width > WIDTH and x > LABEL_WIDTH:
+                x, row = LABEL_WIDTH, row + 1
+            legend.append((x, TOP + row * ROW, index, name))
+            x += width
+    legend_height = (legend[-1][1] - TOP + ROW) if legend else 0
     height = TOP + legend_height + ROW * max(1, len(bars)) + 8
     top = max([sum(b.values) for b in bars] + [maximum or 0, 1e-9])
-    span = WIDTH - LABEL_WIDTH - 70
+    span = WIDTH - LABEL_WIDTH - 130
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
         f'role="img" aria-labelledby="{uid}-t" data-chart="{uid}">',
         f'<title id="{uid}-t">{escape(title)}</title>',
         _defs(uid),
     ]
-    y = TOP
-    if len(series) > 1:
-        x: float = LABEL_WIDTH
-        for index, name in enumerate(series):
-            colour, pattern = SERIES[index % len(SERIES)]
-            out.append(
-                f'<rect x="{x}" y="{y + 4}" width="16" height="14" fill="url(#{uid}-{pattern})" '
-                f'stroke="{colour}"/><text x="{x + 22}" y="{y + 16}">{escape(name)}</text>'
-            )
-            x += 30 + 8 * len(name)
-        y += legend_height
+    for lx, ly, index, name in legend:
+        colour, pattern = SERIES[index % len(SERIES)]
+        out.append(
+            f'<rect x="{lx:.1f}" y="{ly + 4}" width="16" height="14" '
+            f'fill="url(#{uid}-{pattern})" stroke="{colour}"/>'
+            f'<text x="{lx + 22:.1f}" y="{ly + 16}">{escape(name)}</text>'
+        )
+    y = TOP + legend_height
     for bar in bars:
         out.append(
             f'<text x="{LABEL_WIDTH - 8}" y="{y + 17}" text-anchor="end">'

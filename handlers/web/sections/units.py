@@ -81,7 +81,7 @@ def qr_svg(text: str) -> Markup:
     """A QR code drawn on the server as inline SVG (segno), for the printed sheet."""
     out = io.BytesIO()
     segno.make(text, error="m").save(out, kind="svg", scale=4, border=2, xmldecl=False,
-                                     svgns=True, svgclass="qr", title=None)  # fmt: skip
+                                     svgns=True, svgclass="qr", omitsize=True)  # fmt: skip
     return Markup(out.getvalue().decode("utf-8"))
 
 
