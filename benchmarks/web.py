@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""200 visitors submit tips at once through the web form; the inbox with 100,000 reports.
+"""200 visitors submit tips at once through the web form; the console with 100,000 reports.
 
 The web server runs as `antq web` in a subprocess on a database seeded with --reports reports
 (default 100,000); this script is the load. Each visitor opens /togiac, takes the minimum fill
@@ -7,6 +7,13 @@ time like a person would, and posts the form (its own X-Forwarded-For, as behind
 Department's reverse proxy, so that the per-address limit is not what is measured). Prints
 submissions per second and p50/p99 page times; then a clerk's inbox: the first page and a search
 by code, each --inbox-runs times. Aim: p99 under 300 ms for the inbox.
+
+The whole office (issue 12): the same database also holds 2,000 units, 20,000 subscribers and
+36 weeks of outreach in the outbox (with confirmations), and 20 deadlines over every unit. The
+dashboard and the statistics page of the school year (the 365 days the reports cover) are timed
+--console-runs times (aim: p99 under 500 ms each); the statistics page is timed both computed
+afresh (a new period each time, nothing cached) and as served within its one-minute cache. Then
+the year-end export: when the download starts (response headers) and when it is complete.
 """
 
 from __future__ import annotations
@@ -43,6 +50,9 @@ TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PASSWORD = "benchmark-password-2026"
 MIN_FILL = 2.1
+UNITS = 2000
+WEEKS = 36
+PEOPLE = {"head": 2000, "teacher": 6000, "parent": 12000}
 
 
 def free_port() -> int:
@@ -57,7 +67,7 @@ async def prepare(database: Path, key_file: Path, reports: int) -> list[str]:
     settings = Settings(_env_file=None, database_path=database, data_key_file=key_file)
     services = await Services.open(settings, bundle, Clock(settings.tz))
     units = [
-        Unit(f"U{n:04d}", f"Trường số {n} huyện Mẫu", "THCS", f"Xã {n % 40}") for n in range(200)
+        Unit(f"U{n:04d}", f"Trường số {n} huyện Mẫu", "THCS", f"Xã {n % 40}") for n in range(UNITS)
     ]
     await UnitRepository(services.db).upsert_all(units)
     await StaffService(services.db, services.cipher, services.clock).add(
@@ -85,6 +95,11 @@ async def prepare(database: Path, key_file: Path, reports: int) -> list[str]:
         )
         anonymous = rng.random() < 0.4
         source = rng.choice(sources)
+        first = None
+        if rng.random() < 0.7:
+            delay = timedelta(minutes=rng.expovariate(1 / 300))
+            first = start + timedelta(seconds=n * 365 * 86400 // max(reports, 1)) + delay
+            first = first.isoformat(timespec="seconds")
         rows.append(
             (
                 code,
@@ -98,21 +113,91 @@ async def prepare(database: Path, key_file: Path, reports: int) -> list[str]:
                 at,
                 at,
                 at,
+                first,
                 source,
             )
         )
     with sqlite3.connect(database) as conn:
         conn.executemany(
             "INSERT INTO reports (code, anonymous, channel, chat_id, category, unit_code, status, "
-            "body, created_at, updated_at, last_announced_at, source) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "body, created_at, updated_at, last_announced_at, first_action_at, source) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
         conn.commit()
+        seed_office(conn, [u.code for u in units], rng)
         conn.execute("ANALYZE")
         conn.commit()
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return rng.sample(sorted(codes), 50)
+
+
+def seed_office(conn: sqlite3.Connection, units: list[str], rng: random.Random) -> None:
+    """People of every role, 36 weeks of outreach in the outbox, confirmations, deadlines."""
+    now = datetime.now(UTC)
+    stamp = now.isoformat(timespec="seconds")
+    people = []
+    for role, count in PEOPLE.items():
+        for n in range(count):
+            channel = "zalo" if n % 3 == 0 else "telegram"
+            people.append((channel, f"{role}-{n}", role, units[n % len(units)], stamp, 1, 1, stamp,
+                           stamp))  # fmt: skip
+    conn.executemany(
+        "INSERT INTO people (channel, chat_id, role, unit_code, consent_at, subscribed, active, "
+        "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        people,
+    )
+    ids = conn.execute("SELECT id, channel, chat_id, role FROM people").fetchall()
+    monday = (now - timedelta(days=now.weekday())).date()
+    weeks = [monday - timedelta(weeks=w) for w in range(WEEKS)]
+    waiting = "9999-12-31T00:00:00+00:00"
+    for week in weeks:
+        rows = []
+        for person_id, channel, chat_id, role in ids:
+            audience = "parents" if role == "parent" else "staff"
+            luck = rng.random()
+            state, not_before, sent = "sent", None, stamp
+            if luck < 0.03:
+                state, sent = "blocked", None
+            elif luck < 0.05:
+                state, sent = "failed", None
+            elif luck < 0.12 and channel == "zalo":
+                state, not_before, sent = "pending", waiting, None
+            rows.append((channel, chat_id, "outreach", f"ref:outreach:{week}:x", f"outreach:{week}",
+                         0, state, 0, not_before, stamp, sent,
+                         f"outreach:{week}:{audience}:{person_id}"))  # fmt: skip
+        conn.executemany(
+            "INSERT INTO outbox (channel, chat_id, kind, payload, ref, priority, state, attempts, "
+            "not_before, created_at, sent_at, dedupe_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            "?, ?)",
+            rows,
+        )
+        for audience in ("staff", "parents"):
+            conn.execute(
+                "INSERT INTO outreach_pushes (week_start, audience, planned_at, recipients) "
+                "VALUES (?, ?, ?, ?)",
+                (week.isoformat(), audience, stamp, len(rows) // 2),
+            )
+        conn.executemany(
+            "INSERT INTO unit_confirmations (unit_code, week_start, person_id, confirmed_at) "
+            "VALUES (?, ?, ?, ?)",
+            [(u, week.isoformat(), 1, stamp) for u in units if rng.random() < 0.7],
+        )
+    for d in range(20):
+        due = (now - timedelta(days=300 - 15 * d)).isoformat(timespec="seconds")
+        state = "open" if d >= 18 else "closed"
+        cursor = conn.execute(
+            "INSERT INTO deadlines (title, description, due_at, reminders, scope, state, "
+            "created_by, created_at, updated_at) VALUES (?, '', ?, '1 08:00', 'all', ?, 'cli', "
+            "?, ?)",
+            (f"Hạn chót mẫu {d}", due, state, stamp, stamp),
+        )
+        deadline_id = cursor.lastrowid
+        done = [(deadline_id, u, due if rng.random() < 0.8 else None) for u in units]
+        conn.executemany(
+            "INSERT INTO deadline_units (deadline_id, unit_code, done_at) VALUES (?, ?, ?)", done
+        )
+    conn.commit()
 
 
 async def wait_up(url: str, proc: asyncio.subprocess.Process) -> None:
@@ -171,17 +256,61 @@ async def inbox_times(url: str, codes: list[str], runs: int) -> tuple[list[float
         first, search = [], []
         for n in range(runs):
             began = time.perf_counter()
-            async with session.get(url + "/vanphong/") as response:
+            async with session.get(url + "/vanphong/hopthu") as response:
                 assert response.status == 200
                 await response.read()
             first.append(time.perf_counter() - began)
             began = time.perf_counter()
             code = codes[n % len(codes)]
-            async with session.get(url + "/vanphong/", params={"code": code}) as response:
+            async with session.get(url + "/vanphong/hopthu", params={"code": code}) as response:
                 html = await response.text()
                 assert code in html
             search.append(time.perf_counter() - began)
         return first, search
+
+
+async def console_times(url: str, runs: int) -> dict[str, list[float]]:
+    """The dashboard, the statistics of the year (fresh and cached), and the export's start."""
+    jar = aiohttp.CookieJar(unsafe=True)
+    times: dict[str, list[float]] = {"dashboard": [], "fresh": [], "cached": []}
+    today = datetime.now(UTC).date()
+    async with aiohttp.ClientSession(cookie_jar=jar) as session:
+        async with session.get(url + "/vanphong/dangnhap") as response:
+            token = TOKEN.search(await response.text())
+        assert token
+        data = {"csrf_token": token.group(1), "username": "bench", "password": PASSWORD}
+        async with session.post(url + "/vanphong/dangnhap", data=data) as response:
+            html = await response.text()
+            assert "Tổng quan phong trào" in html
+        csrf = TOKEN.search(html)
+        assert csrf
+        for n in range(runs):
+            began = time.perf_counter()
+            async with session.get(url + "/vanphong/") as response:
+                assert response.status == 200
+                await response.read()
+            times["dashboard"].append(time.perf_counter() - began)
+            first = today - timedelta(days=365 + n)  # a new period: nothing cached
+            params = {"ky": "ngay", "tu": first.isoformat(), "den": today.isoformat()}
+            for name in ("fresh", "cached"):
+                began = time.perf_counter()
+                async with session.get(url + "/vanphong/thongke", params=params) as response:
+                    assert response.status == 200
+                    assert "data-chart" in await response.text()
+                times[name].append(time.perf_counter() - began)
+        form = {
+            "csrf_token": csrf.group(1),
+            "tu": (today - timedelta(days=365)).isoformat(),
+            "den": today.isoformat(),
+        }
+        began = time.perf_counter()
+        async with session.post(url + "/vanphong/xuat", data=form) as response:
+            times["export_start"] = [time.perf_counter() - began]
+            assert "spreadsheetml" in response.headers["Content-Type"]
+            size = len(await response.read())
+        times["export_done"] = [time.perf_counter() - began]
+        times["export_bytes"] = [float(size)]
+    return times
 
 
 def ms(values: list[float], q: float) -> str:
@@ -193,6 +322,7 @@ async def main() -> None:
     parser.add_argument("--visitors", type=int, default=200)
     parser.add_argument("--reports", type=int, default=100_000)
     parser.add_argument("--inbox-runs", type=int, default=50)
+    parser.add_argument("--console-runs", type=int, default=30)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="antq-web-bench-") as folder:
         database = Path(folder) / "antq.db"
@@ -237,6 +367,25 @@ async def main() -> None:
             total = args.reports + done
             print(f"inbox, first page ({total} reports): p50 {ms(first, 50)}, p99 {ms(first, 99)}")
             print(f"inbox, search by code: p50 {ms(search, 50)}, p99 {ms(search, 99)}")
+            c = await console_times(url, args.console_runs)
+            print(
+                f"console data: {UNITS} units, {sum(PEOPLE.values())} subscribers, "
+                f"{WEEKS} weeks of outreach ({WEEKS * sum(PEOPLE.values())} outbox rows)"
+            )
+            print(f"dashboard: p50 {ms(c['dashboard'], 50)}, p99 {ms(c['dashboard'], 99)}")
+            print(
+                f"statistics of the year, computed afresh: p50 {ms(c['fresh'], 50)}, "
+                f"p99 {ms(c['fresh'], 99)}"
+            )
+            print(
+                f"statistics of the year, within the page's 1-minute cache: "
+                f"p50 {ms(c['cached'], 50)}, p99 {ms(c['cached'], 99)}"
+            )
+            print(
+                f"export of the year: download starts after {c['export_start'][0] * 1000:.0f} ms, "
+                f"complete after {c['export_done'][0]:.1f} s "
+                f"({c['export_bytes'][0] / 1_000_000:.1f} MB)"
+            )
         finally:
             proc.send_signal(signal.SIGTERM)
             await asyncio.wait_for(proc.wait(), timeout=30)

@@ -81,6 +81,13 @@ class ConsoleRepository:
         )
         return int(row[0]) if row else 0
 
+    async def unclaimed(self) -> int:
+        """New reports nobody took yet (the badge on every console page)."""
+        row = await self.db.fetch_one(
+            "SELECT COUNT(*) FROM reports WHERE status = 'new' AND assignee IS NULL"
+        )
+        return int(row[0]) if row else 0
+
     async def arrivals_since(self, report_id: int) -> tuple[int, int]:
         """(reports newer than report_id, the newest id)."""
         row = await self.db.fetch_one(

@@ -25,22 +25,36 @@ class StatisticsRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def figures(self, period: Period, now: datetime, top_units: int = 10) -> Figures:
+    async def groups(self, period: Period, offset_minutes: int = 0) -> list[Group]:
+        """The period's reports counted by (local month, status, category, anonymous): one
+        pass over the period that every count by category, status or month is taken from."""
+        return [
+            (str(r[0]), str(r[1]), str(r[2]), bool(r[3]), int(r[4]))
+            for r in await self.db.fetch_all(
+                "SELECT strftime('%Y-%m', created_at, ?), status, category, anonymous, COUNT(*) "
+                "FROM reports WHERE created_at >= ? AND created_at < ? GROUP BY 1, 2, 3, 4",
+                (f"{offset_minutes:+d} minutes", to_db(period.start), to_db(period.end)),
+            )
+        ]
+
+    async def figures(
+        self,
+        period: Period,
+        now: datetime,
+        top_units: int = 10,
+        groups: list[Group] | None = None,
+    ) -> Figures:
         """The period's figures; deadlines count once their due moment has passed."""
         s, e = to_db(period.start), to_db(period.end)
         first_week, after_week = period.weeks
         result = Figures()
         in_period = "created_at >= ? AND created_at < ?"
-        for row in await self.db.fetch_all(
-            f"SELECT category, anonymous, COUNT(*) FROM reports WHERE {in_period} "
-            "GROUP BY category, anonymous",
-            (s, e),
+        for _, status, category, anonymous, count in (
+            groups if groups is not None else await self.groups(period)
         ):
-            result.by_category[(row[0], bool(row[1]))] = int(row[2])
-        for row in await self.db.fetch_all(
-            f"SELECT status, COUNT(*) FROM reports WHERE {in_period} GROUP BY status", (s, e)
-        ):
-            result.by_status[row[0]] = int(row[1])
+            key = (category, anonymous)
+            result.by_category[key] = result.by_category.get(key, 0) + count
+            result.by_status[status] = result.by_status.get(status, 0) + count
         result.by_unit = [
             (row[0], row[1] or row[0], int(row[2]))
             for row in await self.db.fetch_all(
@@ -61,8 +75,8 @@ class StatisticsRepository:
             )
         ]
         for row in await self.db.fetch_all(
-            "SELECT state, COUNT(*) FROM outbox WHERE kind = 'outreach' "
-            "AND ref >= ? AND ref < ? GROUP BY state",
+            # refs "outreach:<week>" are the outreach's own: the index on (ref, state) covers it
+            "SELECT state, COUNT(*) FROM outbox WHERE ref >= ? AND ref < ? GROUP BY state",
             (f"outreach:{first_week}", f"outreach:{after_week}"),
         ):
             result.outreach[row[0]] = int(row[1])
@@ -93,6 +107,9 @@ class StatisticsRepository:
         return result
 
 
+Group = tuple[str, str, str, bool, int]  # local month, status, category, anonymous, count
+
+
 @dataclass
 class ChartFigures:
     """What the console's charts need beyond /thongke's figures (per month, unit and area)."""
@@ -106,19 +123,14 @@ class ChartFigures:
     weeks_pushed: int = 0
 
 
-async def chart_figures(db: Database, period: Period, offset_minutes: int) -> ChartFigures:
-    """Per month (in local time, `offset_minutes` from UTC), per unit and per area."""
+async def chart_figures(db: Database, period: Period, groups: list[Group]) -> ChartFigures:
+    """Per month (the groups' local months), per unit and per area."""
     s, e = to_db(period.start), to_db(period.end)
     first_week, after_week = period.weeks
-    shift = f"{offset_minutes:+d} minutes"
     result = ChartFigures()
-    for row in await db.fetch_all(
-        "SELECT strftime('%Y-%m', created_at, ?), status, COUNT(*) FROM reports "
-        "WHERE created_at >= ? AND created_at < ? GROUP BY 1, 2",
-        (shift, s, e),
-    ):
-        month, status, count = str(row[0]), str(row[1]), int(row[2])
-        result.status_by_month[(month, status)] = count
+    for month, status, _, _, count in groups:
+        key = (month, status)
+        result.status_by_month[key] = result.status_by_month.get(key, 0) + count
         result.by_month[month] = result.by_month.get(month, 0) + count
     result.reports_by_unit = {
         str(row[0]): int(row[1])
@@ -135,10 +147,10 @@ async def chart_figures(db: Database, period: Period, offset_minutes: int) -> Ch
     result.outreach_by_unit = {
         str(row[0]): (int(row[1]), int(row[2]))
         for row in await db.fetch_all(
-            "SELECT p.unit_code, COUNT(*), SUM(o.state = 'sent') FROM outbox o "
-            "JOIN people p ON p.channel = o.channel AND p.chat_id = o.chat_id "
-            "WHERE o.kind = 'outreach' AND o.ref >= ? AND o.ref < ? "
-            "AND p.unit_code IS NOT NULL GROUP BY p.unit_code",
+            # from each person of a unit to their outreach rows (outbox_by_chat_ref covers it)
+            "SELECT p.unit_code, COUNT(*), SUM(o.state = 'sent') FROM people p "
+            "CROSS JOIN outbox o ON o.channel = p.channel AND o.chat_id = p.chat_id "
+            "AND o.ref >= ? AND o.ref < ? WHERE p.unit_code IS NOT NULL GROUP BY p.unit_code",
             (f"outreach:{first_week}", f"outreach:{after_week}"),
         )
     }

@@ -104,10 +104,11 @@ class StatisticsDesk:
 
     async def view(self, period: Period) -> StatisticsView:
         """Everything the console's statistics page shows, for any period."""
-        figures = await self.repo.figures(period, self.clock.now(), SHOWN_UNITS)
         offset = period.start.utcoffset()
         minutes = int(offset.total_seconds() // 60) if offset else 0
-        charts = await chart_figures(self.db, period, minutes)
+        groups = await self.repo.groups(period, minutes)  # one pass over the period's reports
+        figures = await self.repo.figures(period, self.clock.now(), SHOWN_UNITS, groups)
+        charts = await chart_figures(self.db, period, groups)
         delays = figures.first_action_minutes
         deadlines = {code: (due, ok) for code, _, due, ok in figures.deadlines}
         scores = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from handlers.web import console
 from handlers.web.app import CONSOLE_STATUS, WebState, state
 
 PREFIX = console.PREFIX
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -38,11 +41,8 @@ async def console_status(
     if request.path.startswith(f"{PREFIX}/") and request.method == "GET":
         s = state(request)
         if s.console is not None and request.cookies.get(console.COOKIE):
-            urgent = _urgent(s)
-            open_reports = await s.console.open_reports(urgent)
-            unclaimed = sum(n for (status, _), n in open_reports.items() if status == "new")
             request[CONSOLE_STATUS] = Status(
-                unclaimed, await s.console.latest_report_id(), alarms(s)
+                await s.console.unclaimed(), await s.console.latest_report_id(), alarms(s)
             )
     return await handler(request)
 
@@ -125,18 +125,44 @@ def day(text_value: str) -> date | None:
         return None
 
 
+STALE_FACTOR = 10  # a value this many times older than `seconds` is never served
+
+
 async def cached(s: WebState, key: str, seconds: float, make: Callable[[], Awaitable[T]]) -> T:
-    """A slow page's figures, computed at most once every `seconds` (statistics of a year)."""
+    """A slow page's figures, computed at most once every `seconds` (statistics of a year).
+
+    A value older than that but not by much is served at once while a fresh one is computed in
+    the background for the next visitor (nobody waits twice for the same period)."""
     now = time.monotonic()
     hit = s.cache.get(key)
     if hit is not None and now - hit[0] < seconds:
         return hit[1]
+    if hit is not None and now - hit[0] < seconds * STALE_FACTOR:
+        if key not in _refreshing:
+            _refreshing[key] = asyncio.ensure_future(_refresh(s, key, make))
+        return hit[1]
     value = await make()
-    s.cache[key] = (now, value)
+    _store(s, key, value)
+    return value
+
+
+_refreshing: dict[str, asyncio.Future[None]] = {}
+
+
+async def _refresh(s: WebState, key: str, make: Callable[[], Awaitable[Any]]) -> None:
+    try:
+        _store(s, key, await make())
+    except Exception:  # the stale value stays; the next visitor tries again
+        log.exception("web: refreshing %s failed", key)
+    finally:
+        _refreshing.pop(key, None)
+
+
+def _store(s: WebState, key: str, value: Any) -> None:
+    s.cache[key] = (time.monotonic(), value)
     if len(s.cache) > 64:
         oldest = min(s.cache, key=lambda k: s.cache[k][0])
         del s.cache[oldest]
-    return value
 
 
 def page_number(query: Any) -> int:

@@ -3,17 +3,22 @@ every unit, sortable by column with links (?sort=), no script needed."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from typing import Any
 
 from aiohttp import web
 
 from bot.kernel.clock import format_date
 from bot.office.statistics import StatisticsError, StatisticsView, UnitScore, percent
-from handlers.web.app import WebState
+from handlers.web.app import STATE, WebState
 from handlers.web.sections import charts
 from handlers.web.sections.charts import Bar
 from handlers.web.sections.common import PREFIX, cached, day, page, page_number, viewing
+from storage.exports import Period
 
+log = logging.getLogger(__name__)
 PERIODS = {"tuan": "tuan nay", "thang": "thang nay", "namhoc": "nam hoc"}
 STATUSES = ("new", "received", "in_progress", "forwarded", "resolved", "dismissed", "spam")
 SORTS = {
@@ -30,8 +35,48 @@ SCORE_PAGE = 100
 CACHE_SECONDS = 60.0
 
 
+WARM_AFTER = 5.0  # seconds after start-up: the school year's and the month's figures computed
+WARMING: web.AppKey[asyncio.Task[None]] = web.AppKey("antq_stats_warming", asyncio.Task)
+
+
 def register(app: web.Application) -> None:
     app.router.add_get(f"{PREFIX}/thongke", statistics_page)
+    app.on_startup.append(_warm)
+    app.on_cleanup.append(_cool)
+
+
+async def _warm(app: web.Application) -> None:
+    """Compute the usual periods once the server runs, so that the first clerk does not wait."""
+    s = app[STATE]
+
+    async def run() -> None:
+        await asyncio.sleep(WARM_AFTER)
+        desk = s.services.statistics
+        for kind in ("namhoc", "thang"):
+            period = desk.period(PERIODS[kind])
+
+            async def make(period: Period = period) -> StatisticsView:
+                return await desk.view(period)
+
+            try:
+                await cached(s, _key(period), CACHE_SECONDS, make)
+            except Exception:  # the page computes it when asked
+                log.exception("web: warming the statistics failed")
+                return
+
+    app[WARMING] = asyncio.create_task(run())
+
+
+async def _cool(app: web.Application) -> None:
+    task = app.get(WARMING)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def _key(period: Period) -> str:
+    return f"stats:{period.first}:{period.last}"
 
 
 def _argument(query: Any) -> tuple[str, str, dict[str, str]]:
@@ -57,8 +102,7 @@ async def statistics_page(request: web.Request) -> web.Response:
         message = s.services.content.texts.raw("web.exp.bad_period")
         period = desk.period(PERIODS["thang"])
         raw["ky"] = "thang"
-    key = f"stats:{period.first}:{period.last}"
-    view = await cached(s, key, CACHE_SECONDS, lambda: desk.view(period))
+    view = await cached(s, _key(period), CACHE_SECONDS, lambda: desk.view(period))
     sort = str(request.query.get("sort", "name"))
     sort = sort if sort in SORTS else "name"
     descending = request.query.get("dir") == "desc"
