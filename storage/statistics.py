@@ -58,10 +58,10 @@ class StatisticsRepository:
         result.by_unit = [
             (row[0], row[1] or row[0], int(row[2]))
             for row in await self.db.fetch_all(
-                "SELECT r.unit_code, u.name, COUNT(*) AS n FROM reports r "
-                "LEFT JOIN units u ON u.code = r.unit_code "
-                "WHERE r.created_at >= ? AND r.created_at < ? AND r.unit_code IS NOT NULL "
-                "GROUP BY r.unit_code ORDER BY n DESC, r.unit_code LIMIT ?",
+                "SELECT r.unit_code, u.name, r.n FROM (SELECT unit_code, COUNT(*) AS n "
+                "FROM reports WHERE created_at >= ? AND created_at < ? AND unit_code IS NOT NULL "
+                "GROUP BY unit_code ORDER BY n DESC, unit_code LIMIT ?) r "
+                "LEFT JOIN units u ON u.code = r.unit_code ORDER BY r.n DESC, r.unit_code",
                 (s, e, top_units),
             )
         ]
@@ -75,11 +75,12 @@ class StatisticsRepository:
             )
         ]
         for row in await self.db.fetch_all(
-            # refs "outreach:<week>" are the outreach's own: the index on (ref, state) covers it
-            "SELECT state, COUNT(*) FROM outbox WHERE ref >= ? AND ref < ? GROUP BY state",
+            # refs "outreach:<week>" are the outreach's own: the index on (ref, state) covers it,
+            # and grouped in its order no temporary tree is built (summed below)
+            "SELECT state, COUNT(*) FROM outbox WHERE ref >= ? AND ref < ? GROUP BY ref, state",
             (f"outreach:{first_week}", f"outreach:{after_week}"),
         ):
-            result.outreach[row[0]] = int(row[1])
+            result.outreach[row[0]] = result.outreach.get(row[0], 0) + int(row[1])
         single = await self.db.fetch_one(
             "SELECT COUNT(*) FROM unit_confirmations WHERE week_start >= ? AND week_start < ?",
             (first_week, after_week),
