@@ -44,7 +44,7 @@ async def test_every_office_action_is_recorded_without_personal_content(
     assert report is not None
     await services.desk.act(report.id, "received", CLERK)
     await services.desk.act(report.id, "received", CLERK)  # pressed twice: one entry
-    await services.desk.reply(code, CLERK, "Nội dung trả lời riêng tư")
+    await services.desk.reply(report, CLERK, "Nội dung trả lời riêng tư")
     await services.desk.act(report.id, "resolved", CLERK)
 
     await people(harness, "head", 3)

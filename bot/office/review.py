@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -79,6 +80,7 @@ class OfficeDesk:
         self.reannounce_after = reannounce_after
         self.urgent_reannounce_after = urgent_reannounce_after
         self.notify = notify
+        self.prompts = asyncio.Lock()  # a quick reply waits until its prompt is remembered
 
     # ------------------------------------------------------------------------------- views
 
@@ -270,11 +272,21 @@ class OfficeDesk:
             await self.current_view(updated),
         )
 
-    async def reply(self, code: str, staff: Staff, text: str) -> str:
+    async def remember_reply_prompt(self, chat: ChatRef, message_id: str, report_id: int) -> None:
+        """After the "Nhập nội dung trả lời" prompt is posted: only a reply to it is an answer."""
+        await self.reports.remember_reply_prompt(
+            chat.channel, chat.chat_id, message_id, report_id, self.clock.now()
+        )
+
+    async def reply_prompt_of(self, chat: ChatRef, message_id: str) -> ReportRow | None:
+        """The report whose reply prompt is this message; None for any other message (the
+        report's own message, a re-announcement, an addition, a head's question): those are
+        the office's own talk and never reach a sender, whatever code they show (F2)."""
+        report_id = await self.reports.by_reply_prompt(chat.channel, chat.chat_id, message_id)
+        return await self.reports.get(report_id) if report_id is not None else None
+
+    async def reply(self, report: ReportRow, staff: Staff, text: str) -> str:
         """A clerk's reply to the sender: stored (encrypted), pushed to identified reporters."""
-        report = await self.reports.by_code(code)
-        if report is None:
-            return self.texts.get("office.unknown")
         now = self.clock.now()
         async with self.db.transaction() as tx:
             await self.reports.add_event(
