@@ -4,10 +4,13 @@ list (its section 4): each test failed before its fix."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from telegram.constants import ParseMode
 
+from bot.chat.markup import utf16_length
 from sandbox.telegram import SimUser
 from tests.conftest import CLERK_ID, OFFICE_CHAT_ID, Harness
 from tests.test_announcements import group_reply, settle
@@ -76,3 +79,60 @@ async def test_f2_only_a_reply_to_the_stored_reply_prompt_reaches_the_reporter(
     pushed = (await bot_texts(reporter))[before:]
     assert len(pushed) == 1 and "Đã liên hệ Công an phường." in pushed[0], pushed
     assert not any("Nội bộ" in text for text in pushed)
+
+
+# ------------------------------------- F4: every office message fits, whatever was typed
+
+
+MAXED = {
+    "what": "Tôi & bạn <b> thấy chuyện lạ 🚨 " * 100,  # 3,000 characters, emoji count two
+    "where": "Cổng & sân " * 27 + "abc",  # 300
+    "location": {"latitude": 11.5349, "longitude": 106.8833},
+    "occurred_on": "2026-11-25",
+    "people": "Người A & B 🧑 " * 66 + "abcd",  # 1,000
+    "contact_name": "Nguyễn Thị Lan " * 6 + "Nguyễn Thị",  # 100
+    "contact_phone": "0912345678",
+}
+
+
+async def insert_report(harness: Harness, code: str, body: dict[str, Any], anonymous: bool):
+    assert harness.services is not None
+    services = harness.services
+    async with services.db.transaction() as tx:
+        report_id = await services.reports.reports.insert(
+            tx, code=code, anonymous=anonymous, channel=None if anonymous else "telegram",
+            chat_id=None if anonymous else "5", category="co_bac", unit_code=None,
+            body=services.cipher.encrypt_json(body), passphrase_hash=None,
+            now=harness.clock.now(),
+        )  # fmt: skip
+        report = await services.reports.reports.get_in(tx, report_id)
+        assert report is not None
+        await services.desk.announce(tx, report, body, [])
+    return report
+
+
+async def test_f4_a_report_at_every_maximum_reaches_the_office_and_so_does_its_reminder(
+    harness: Harness, office: SimUser
+):
+    assert harness.services is not None
+    desk = harness.services.desk
+    named = await insert_report(harness, "AAAA-1111", MAXED, anonymous=False)
+    tip_body = {**MAXED, "contact_name": None, "contact_phone": None}
+    tip = await insert_report(harness, "BBBB-2222", tip_body, anonymous=True)
+    desk.notify()
+    assert await settle(harness, f"report:{named.id}") == {"sent": 1}
+    assert await settle(harness, f"report:{tip.id}") == {"sent": 1}
+    harness.clock.advance(timedelta(hours=25))
+    assert await desk.reannounce_unclaimed() == 2
+    assert await settle(harness, f"report:{named.id}") == {"sent": 2}
+    assert await settle(harness, f"report:{tip.id}") == {"sent": 2}
+    shown = [t for t in await group_texts(office) if "AAAA-1111" in t or "BBBB-2222" in t]
+    assert len(shown) == 4
+    for text in shown:
+        assert utf16_length(text) <= 4096, utf16_length(text)
+        assert "Tệp: 0" in text and "Người liên quan: Người A" in text
+    named_texts = [t for t in shown if "AAAA-1111" in t]
+    assert all(f"Người gửi: {MAXED['contact_name']}, 0912345678" in t for t in named_texts)
+    assert sum("Nhắc lại" in t for t in shown) == 2
+    stored = harness.services.cipher.decrypt_json(named.body)
+    assert stored["what"] == MAXED["what"]  # the full text stays in the database

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from bot.chat.markup import share, shorten, text_limit, utf16_length, visible_length
 from bot.chat.ref import ChatRef, Staff
 from bot.chat.reply import Button, Reply, laid_out
 from bot.kernel.clock import Clock, format_local
@@ -28,7 +29,6 @@ REPLY_ACTION = "reply"
 BUTTON_PREFIX = "r"
 OFFICE_PRIORITY = PRIORITY_INTERACTIVE
 REPORTER_PRIORITY = PRIORITY_INTERACTIVE
-WHAT_BUDGET = 2500  # the group message must stay under Telegram's 4,096 characters
 
 
 def office_button(report_id: int, action: str) -> str:
@@ -88,8 +88,12 @@ class OfficeDesk:
         category = self.content.categories.get(code)
         return category.label if category else code
 
-    def view(self, report: ReportRow, body: dict[str, Any], file_count: int) -> Reply:
-        """The office group's message for a report: its facts, its status, its buttons."""
+    def view(
+        self, report: ReportRow, body: dict[str, Any], file_count: int, lead: str | None = None
+    ) -> Reply:
+        """The office group's message for a report: its facts, its status, its buttons, after
+        `lead` if given. Whatever the person typed, the whole message fits its channel's limit:
+        the longest fields are cut to share the room (F4); the full text stays in the database."""
         t = self.texts
         none = t.raw("office.none")
         location = body.get("location")
@@ -97,25 +101,35 @@ class OfficeDesk:
             sender = t.raw("office.contact", name=body["contact_name"], phone=body["contact_phone"])
         else:
             sender = t.raw("office.anonymous" if report.anonymous else "office.no_contact")
-        what = body["what"]
-        if len(what) > WHAT_BUDGET:
-            what = what[: WHAT_BUDGET - 1] + "…"
-        text = t.get(
-            "office.report",
-            icon="🕶" if report.anonymous else "📝",
-            kind=t.raw("office.kind_tip" if report.anonymous else "office.kind_report"),
-            code=report.code,
-            category=self.category_label(report.category),
-            status=t.raw(f"status.{report.status}"),
-            created=format_local(report.created_at, self.clock.tz),
-            occurred=_date_text(body.get("occurred_on")) or none,
-            where=body.get("where") or none,
-            location=t.raw("office.location", **location) if location else "",
-            what=what,
-            people=body.get("people") or none,
-            sender=sender,
-            files=str(file_count),
-        )
+        fields = {
+            "what": str(body.get("what") or ""),
+            "where": str(body.get("where") or none),
+            "people": str(body.get("people") or none),
+            "sender": sender,
+        }
+
+        def render(values: dict[str, str]) -> str:
+            text = t.get(
+                "office.report",
+                icon="🕶" if report.anonymous else "📝",
+                kind=t.raw("office.kind_tip" if report.anonymous else "office.kind_report"),
+                code=report.code,
+                category=self.category_label(report.category),
+                status=t.raw(f"status.{report.status}"),
+                created=format_local(report.created_at, self.clock.tz),
+                occurred=_date_text(body.get("occurred_on")) or none,
+                location=t.raw("office.location", **location) if location else "",
+                files=str(file_count),
+                **values,
+            )
+            return f"{lead}\n\n{text}" if lead else text
+
+        text = render(fields)
+        limit = text_limit(self.office_chat.channel if self.office_chat else None)
+        if visible_length(text) > limit:
+            room = limit - visible_length(render(dict.fromkeys(fields, ""))) - len(fields)
+            granted = share({name: utf16_length(value) for name, value in fields.items()}, room)
+            text = render({name: shorten(value, granted[name]) for name, value in fields.items()})
         return Reply(text, self._buttons(report.id))
 
     def _buttons(self, report_id: int) -> list[Button]:
@@ -145,11 +159,8 @@ class OfficeDesk:
         if self.office_chat is None:
             log.warning("report %s not announced: ANTQ_OFFICE_CHAT_ID is not set", report.id)
             return
-        view = self.view(report, body, len(files))
-        text = f"{lead}\n\n{view.text}" if lead else view.text
-        await self._enqueue(
-            tx, "office_report", OutgoingMessage.from_reply(Reply(text, view.buttons)), report.id
-        )
+        view = self.view(report, body, len(files), lead)
+        await self._enqueue(tx, "office_report", OutgoingMessage.from_reply(view), report.id)
         await self.announce_files(tx, report, files)
 
     async def announce_files(
