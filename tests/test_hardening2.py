@@ -11,10 +11,11 @@ import pytest
 from telegram.constants import ParseMode
 
 from bot.chat.markup import utf16_length
+from bot.chat.ref import ChatRef
 from sandbox.telegram import SimUser
 from tests.conftest import CLERK_ID, OFFICE_CHAT_ID, Harness
 from tests.test_announcements import group_reply, settle
-from tests.test_reports import submit_report
+from tests.test_reports import CODE, PASSPHRASE, submit_report, walk_to_evidence
 
 
 @pytest.fixture
@@ -136,3 +137,63 @@ async def test_f4_a_report_at_every_maximum_reaches_the_office_and_so_does_its_r
     assert sum("Nhắc lại" in t for t in shown) == 2
     stored = harness.services.cipher.decrypt_json(named.body)
     assert stored["what"] == MAXED["what"]  # the full text stays in the database
+
+
+# ---------------------------------- F6: no row under a chat's pseudonym links it to a tip
+
+
+async def dialog_rows(harness: Harness) -> list[tuple[str, str]]:
+    assert harness.services is not None
+    rows = await harness.services.db.fetch_all("SELECT owner, dialog FROM dialog_states")
+    return [(str(owner), str(dialog)) for owner, dialog in rows]
+
+
+async def send_tip(user: SimUser) -> tuple[str, str, Any]:
+    """A tip up to its receipt, "Tôi đã lưu mã" not pressed yet."""
+    await walk_to_evidence(user, "/togiac")
+    await user.press("Bỏ qua")
+    await user.next_reply()
+    await user.press("✅ Gửi")
+    receipt, ack = await user.replies(2)
+    code = CODE.search(receipt.text).group(1)
+    return code, PASSPHRASE.search(receipt.text).group(1), ack
+
+
+async def test_f6_no_dialog_row_links_a_tipster_s_chat_to_the_tip(
+    harness: Harness, office: SimUser
+):
+    assert harness.services is not None
+    services = harness.services
+    tipster = await harness.user("Phụng")
+    code, passphrase, ack = await send_tip(tipster)
+    assert await dialog_rows(harness) == []  # the receipt step is not filed under the chat
+    await tipster.press("Tôi đã lưu mã", message_id=ack.message_id)
+    assert "Cảm ơn" in (await tipster.next_reply()).text
+    assert await dialog_rows(harness) == []
+    # the follow-up of /tracuu holds the report id nowhere in the database
+    await tipster.send("/tracuu")
+    await tipster.next_reply()
+    await tipster.send(code)
+    await tipster.next_reply()
+    assert await dialog_rows(harness) == []  # the passphrase step holds the code: not stored
+    await tipster.send(passphrase)
+    await tipster.replies(2)
+    assert await dialog_rows(harness) == []
+    state = await services.conversations.current(ChatRef("telegram", str(tipster.id)))
+    assert state is not None and state.dialog == "followup_tip"
+    # an abandoned receipt expires; so does any dialog row left for a day
+    harness.clock.advance(timedelta(minutes=11))  # the same words are no duplicate any more
+    other = await harness.user("Hùng")
+    _, _, ack = await send_tip(other)
+    writer = await harness.user("Mai")
+    await writer.send("/togiac")
+    await writer.replies(3)
+    await writer.press("Lừa đảo qua mạng")
+    await writer.next_reply()
+    assert [dialog for _, dialog in await dialog_rows(harness)] == ["tip"]
+    harness.clock.advance(timedelta(hours=25))
+    await services.retention.purge()
+    assert await dialog_rows(harness) == []
+    late = await other.press("Tôi đã lưu mã", message_id=ack.message_id)
+    assert "không còn hiệu lực" in (await other.callback_answer(late))["text"]
+    assert await services.conversations.current(ChatRef("telegram", str(other.id))) is None

@@ -38,6 +38,10 @@ from storage.units import UnitRepository
 log = logging.getLogger(__name__)
 
 
+TIP_LINKED_DIALOGS = frozenset({"receipt", "lookup_passphrase", "followup_tip"})
+"""Dialogs whose state would tie a chat to an anonymous tip: held in memory only (F6)."""
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -145,6 +149,7 @@ class Services:
             pseudonym=cipher.pseudonym,
             former_pseudonyms=cipher.former_pseudonyms,
             after_commit=notify,
+            in_memory=TIP_LINKED_DIALOGS,
         )
         outreach = OutreachService(db, content.outreach, content.texts, clock, settings, notify)
         announcements = AnnouncementService(
