@@ -11,7 +11,8 @@ import pytest
 from telegram.constants import ParseMode
 
 from bot.chat.markup import utf16_length
-from bot.chat.ref import ChatRef
+from bot.chat.ref import ChatRef, Staff
+from bot.kernel.outbox import OutgoingMessage
 from sandbox.telegram import SimUser
 from tests.conftest import CLERK_ID, OFFICE_CHAT_ID, Harness
 from tests.test_announcements import group_reply, settle
@@ -197,3 +198,50 @@ async def test_f6_no_dialog_row_links_a_tipster_s_chat_to_the_tip(
     late = await other.press("Tôi đã lưu mã", message_id=ack.message_id)
     assert "không còn hiệu lực" in (await other.callback_answer(late))["text"]
     assert await services.conversations.current(ChatRef("telegram", str(other.id))) is None
+
+
+# ----------------------- F8: /xoadulieu leaves no chat id or contact behind, stops the queue
+
+
+async def test_f8_deleting_my_data_clears_the_outbox_and_the_office_copies(
+    harness: Harness, office: SimUser
+):
+    assert harness.services is not None
+    services = harness.services
+    lan = await harness.user("Lan")
+    async with services.db.transaction() as tx:
+        await services.people.people.save(
+            tx, channel="telegram", chat_id=str(lan.id), role="teacher", unit_code="TH-ND01",
+            subscribed=True, now=harness.clock.now(),
+        )  # fmt: skip
+    code = await submit_report(lan)
+    report = await services.desk.reports.by_code(code)
+    assert report is not None
+    await services.desk.act(report.id, "received", Staff(f"office:{CLERK_ID}"))
+    await settle(harness, f"report:{report.id}")
+    assert "Đã tiếp nhận" in (await lan.next_reply()).text  # the status reached them
+    async with services.db.transaction() as tx:  # an announcement queued for later today
+        await services.outbox.enqueue(
+            tx, channel="telegram", chat_id=str(lan.id), kind="announcement",
+            message=OutgoingMessage(text="📣 Thông báo họp phụ huynh"), ref="announcement:9",
+            not_before=harness.clock.now() + timedelta(hours=1),
+        )  # fmt: skip
+    await lan.send("/xoadulieu")
+    await lan.next_reply()
+    await lan.press("Xóa dữ liệu của tôi")
+    assert "Đã xóa toàn bộ dữ liệu" in (await lan.next_reply()).text
+    received = len(await bot_texts(lan))
+    rows = await services.db.fetch_all("SELECT chat_id, state, payload, kind, ref FROM outbox")
+    assert not [row for row in rows if str(lan.id) in str(row[0])]
+    assert [row[1] for row in rows if row[3] == "announcement"] == ["cancelled"]
+    assert [row[2] for row in rows if row[3] in ("announcement", "reporter_update")] == ["", ""]
+    copies = [row[2] for row in rows if row[3] == "office_report"]
+    assert copies
+    for payload in copies:
+        text = services.decode_outgoing(payload).text if payload else ""
+        assert "Nguyễn Thị Lan" not in text and "0912345678" not in text
+        assert not payload or "Không để lại liên hệ" in text
+    harness.clock.advance(timedelta(hours=2))
+    services.desk.notify()
+    await asyncio.sleep(1.0)
+    assert len(await bot_texts(lan)) == received  # nothing more reaches them

@@ -34,6 +34,7 @@ from storage.db import Database, Transaction
 from storage.outbox import OutboxRepository
 from storage.people import PeopleRepository
 from storage.units import UnitRepository
+from storage.zalo import InteractionRepository
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,9 @@ class Services:
         ) -> Finish:
             await reports.forget_sender(tx, chat)
             await reminders.repo.forget_chat(tx, chat.channel, chat.chat_id)
+            # nothing queued reaches them any more, and no outbox row keeps their id (F8)
+            await outbox_repo.forget_chat(tx, chat.channel, chat.chat_id)
+            await InteractionRepository(db).forget(tx, chat.channel, chat.chat_id)
             # that a deletion happened, never whose: the log must not undo the deletion
             await audit_log.record(tx, at=clock.now(), actor="person", action="data_deleted")
             return await people.finish_deletion(tx, chat, answers, context)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -209,6 +210,29 @@ class OfficeDesk:
             priority=REPORTER_PRIORITY,
         )
         return True
+
+    async def forget_contact(
+        self, tx: Transaction, report: ReportRow, body: dict[str, Any]
+    ) -> None:
+        """/xoadulieu: the copies of the report's office message (delivered, or still queued)
+        lose the sender's name and phone, as the report itself does (F8)."""
+        name, phone = body.get("contact_name"), body.get("contact_phone")
+        if not name:
+            return
+        t = self.texts
+        shown = html.escape(t.raw("office.contact", name=name, phone=phone), quote=False)
+        instead = html.escape(t.raw("office.no_contact"), quote=False)
+        repo = self.outbox.repo
+        for row in await repo.by_ref_in(tx, f"report:{report.id}", "office_report"):
+            if not row.payload:
+                continue
+            message = OutgoingMessage.from_payload(self.cipher.decrypt(row.payload))
+            text = message.text.replace(shown, instead)
+            if html.escape(str(name), quote=False) in text or (phone and str(phone) in text):
+                await repo.set_payload(tx, row.id, "")  # cut or changed: blanked instead
+                continue
+            changed = message.model_copy(update={"text": text})
+            await repo.set_payload(tx, row.id, self.outbox.encode(changed))
 
     async def remember_message(self, tx: Transaction, ref: str | None, message_id: str) -> None:
         """After the group message is sent: keep its id (hook of the outbox)."""

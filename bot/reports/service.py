@@ -225,6 +225,7 @@ class ReportService:
         """Reports made under this person's name lose their link to the chat and their contact."""
         for report in await self.reports.by_sender_in(tx, chat.channel, chat.chat_id):
             body = self.cipher.decrypt_json(report.body)
+            await self.desk.forget_contact(tx, report, body)
             body.update(contact_name=None, contact_phone=None)
             await self.reports.detach_sender(tx, report.id, self.cipher.encrypt_json(body))
 
