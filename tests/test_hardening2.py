@@ -12,10 +12,13 @@ from telegram.constants import ParseMode
 
 from bot.chat.markup import utf16_length
 from bot.chat.ref import ChatRef, Staff
+from bot.dialogs.engine import DialogEngine
 from bot.kernel.outbox import OutgoingMessage
+from content.schema import DialogSpec
 from sandbox.telegram import SimUser
 from tests.conftest import CLERK_ID, OFFICE_CHAT_ID, Harness
 from tests.test_announcements import group_reply, settle
+from tests.test_engine import SPEC, TODAY, press, text, units_source
 from tests.test_reports import CODE, PASSPHRASE, submit_report, walk_to_evidence
 
 
@@ -130,9 +133,9 @@ async def test_f4_a_report_at_every_maximum_reaches_the_office_and_so_does_its_r
     assert await settle(harness, f"report:{tip.id}") == {"sent": 2}
     shown = [t for t in await group_texts(office) if "AAAA-1111" in t or "BBBB-2222" in t]
     assert len(shown) == 4
-    for text in shown:
-        assert utf16_length(text) <= 4096, utf16_length(text)
-        assert "Tệp: 0" in text and "Người liên quan: Người A" in text
+    for message in shown:
+        assert utf16_length(message) <= 4096, utf16_length(message)
+        assert "Tệp: 0" in message and "Người liên quan: Người A" in message
     named_texts = [t for t in shown if "AAAA-1111" in t]
     assert all(f"Người gửi: {MAXED['contact_name']}, 0912345678" in t for t in named_texts)
     assert sum("Nhắc lại" in t for t in shown) == 2
@@ -245,3 +248,78 @@ async def test_f8_deleting_my_data_clears_the_outbox_and_the_office_copies(
     services.desk.notify()
     await asyncio.sleep(1.0)
     assert len(await bot_texts(lan)) == received  # nothing more reaches them
+
+
+# ------------------------------------------- item 9: the newcomer's friction list, on a phone
+
+
+@pytest.fixture
+def demo(bundle) -> DialogEngine:
+    keys = ("kind", "kind_label", "a", "b", "what", "what_label", "when", "when_label", "unit")
+    texts = bundle.texts.with_extra({f"t.{key}": f"<{key}>" for key in keys})
+    spec = DialogSpec.model_validate(SPEC)
+    return DialogEngine({"demo": spec}, texts, lambda: TODAY, sources={"units": units_source})
+
+
+async def test_item9_dates_typed_without_a_year_or_with_two_digits(demo: DialogEngine):
+    start = await demo.start("demo")
+    r = await demo.step(start.state, press(start, "<a>"))
+    r = await demo.step(r.state, text("Chuyện xảy ra ở cổng trường"))
+    assert r.state is not None and r.state.step == "when"
+    for typed, day in [
+        ("25/11", "2026-11-25"),  # this year
+        ("25/11/26", "2026-11-25"),
+        ("5-9", "2026-09-05"),
+        ("27/11", "2025-11-27"),  # not come yet this year: a past event was last year
+        ("25 / 11 / 2026", "2026-11-25"),
+    ]:
+        answered = await demo.step(r.state.model_copy(deep=True), text(typed))
+        assert answered.state is not None and answered.state.answers.get("when") == day, typed
+    refused = await demo.step(r.state.model_copy(deep=True), text("31/2"))
+    assert refused.state is not None and refused.state.step == "when"
+
+
+async def test_item9_the_summary_has_one_edit_button_and_the_back_button_is_last(
+    harness: Harness, office: SimUser
+):
+    user = await harness.user("Lan")
+    await user.send("/baocao")
+    await user.replies(3)
+    await user.press("Lừa đảo qua mạng")
+    await user.next_reply()
+    await user.send("Có người gọi điện lừa chuyển tiền học phí.")
+    await user.next_reply()
+    await user.press("Nơi khác (tôi sẽ mô tả)")
+    location = await user.next_reply()
+    assert location.labels[-1] == "« Quay lại"
+    await user.send("Cổng trường THCS Tân Phú")
+    location = await user.next_reply()
+    assert location.labels == ["Bỏ qua", "« Quay lại"]  # typing 1 skips, as a person expects
+    await user.send("1")
+    await user.next_reply()
+    await user.press("Hôm nay")
+    await user.next_reply()
+    await user.send("1")  # no people
+    await user.next_reply()
+    await user.send("1")  # no files
+    await user.next_reply()
+    await user.press("Không để lại")
+    summary = await user.next_reply()
+    assert summary.labels == ["✅ Gửi", "Hủy, không gửi", "✏️ Sửa", "« Quay lại"]
+    await user.send("sửa")  # typed: the word of the button
+    fields = await user.next_reply()
+    assert "mục nào" in fields.text and fields.labels[-1] == "« Quay lại"
+    assert len(fields.labels) <= 10 and "✅ Gửi" not in fields.labels
+    what = fields.labels.index("Nội dung") + 1
+    await user.send(str(what))  # typed: the field's number
+    assert "Chuyện gì đã xảy ra" in (await user.next_reply()).text
+    await user.send("Có người gọi điện lừa chuyển tiền học phí, xưng là cô giáo.")
+    summary = await user.next_reply()
+    assert "xưng là cô giáo" in summary.text and "✏️ Sửa" in summary.labels
+    await user.press("✏️ Sửa")
+    await user.next_reply()
+    await user.press("« Quay lại")  # from the list back to the summary
+    summary = await user.next_reply()
+    assert "✅ Gửi" in summary.labels
+    await user.press("✅ Gửi")
+    assert "Đã tiếp nhận tin báo" in (await user.next_reply()).text
