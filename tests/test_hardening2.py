@@ -4,7 +4,7 @@ list (its section 4): each test failed before its fix."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,11 +12,13 @@ from telegram.constants import ParseMode
 
 from bot.chat.markup import utf16_length
 from bot.chat.ref import ChatRef, Staff
+from bot.deadlines.reminder_plan import PlanError
+from bot.deadlines.service import parse_due
 from bot.dialogs.engine import DialogEngine
 from bot.kernel.outbox import OutgoingMessage
 from content.schema import DialogSpec
 from sandbox.telegram import SimUser
-from tests.conftest import CLERK_ID, OFFICE_CHAT_ID, Harness
+from tests.conftest import CLERK_ID, OFFICE_CHAT_ID, TZ, Harness
 from tests.test_announcements import group_reply, settle
 from tests.test_engine import SPEC, TODAY, press, text, units_source
 from tests.test_reports import CODE, PASSPHRASE, submit_report, walk_to_evidence
@@ -323,3 +325,17 @@ async def test_item9_the_summary_has_one_edit_button_and_the_back_button_is_last
     assert "✅ Gửi" in summary.labels
     await user.press("✅ Gửi")
     assert "Đã tiếp nhận tin báo" in (await user.next_reply()).text
+
+
+def test_item9_a_due_date_typed_short_and_no_command_line_in_the_chat_s_error(bundle):
+    now = datetime(2026, 12, 2, 9, 0, tzinfo=TZ).astimezone(UTC)
+    local = datetime(2026, 12, 15, 17, 0, tzinfo=TZ)
+    assert parse_due("15/12 17:00", TZ, now) == local.astimezone(UTC)
+    assert parse_due("15/12/26 17h00", TZ, now) == local.astimezone(UTC)
+    assert parse_due("15/12", TZ, now) == local.astimezone(UTC)  # 17:00 by default
+    january = datetime(2027, 1, 10, 17, 0, tzinfo=TZ).astimezone(UTC)
+    assert parse_due("10/01", TZ, now) == january  # in December: next January
+    with pytest.raises(PlanError) as past:
+        parse_due("01/12/26 08:00", TZ, now)
+    said = bundle.texts.get(past.value.key, **past.value.params)
+    assert "đã qua" in said and "tệp" not in said and "antq" not in said
