@@ -18,6 +18,7 @@ from bot.dialogs.engine import DialogEngine
 from bot.kernel.outbox import OutgoingMessage
 from content.schema import DialogSpec
 from sandbox.telegram import SimUser
+from storage.units import Unit, UnitRepository
 from tests.conftest import CLERK_ID, OFFICE_CHAT_ID, TZ, Harness
 from tests.test_announcements import group_reply, settle
 from tests.test_engine import SPEC, TODAY, press, text, units_source
@@ -339,3 +340,22 @@ def test_item9_a_due_date_typed_short_and_no_command_line_in_the_chat_s_error(bu
         parse_due("01/12/26 08:00", TZ, now)
     said = bundle.texts.get(past.value.key, **past.value.params)
     assert "đã qua" in said and "tệp" not in said and "antq" not in said
+
+
+async def test_item9_moi_pages_through_every_matching_unit(harness: Harness, office: SimUser):
+    assert harness.services is not None
+    extra = [Unit(f"THPT-X{n:02}", f"Trường THPT Số {n}", "THPT", "Xã Lộc Ninh") for n in range(10)]
+    await UnitRepository(harness.services.db).upsert_all(extra)
+    await office.send("/moi THPT", chat_id=OFFICE_CHAT_ID)
+    first = await group_reply(office, "đơn vị có tên chứa")
+    assert "Có 13 đơn vị" in first.text and "1–8 trong 13" in first.text
+    assert len(first.labels) == 9 and first.labels[-1] == "Trang sau »"
+    await office.press("Trang sau »", chat_id=OFFICE_CHAT_ID, message_id=first.message_id)
+    second = await group_reply(office, "9–13 trong 13", event="edit")
+    assert second.labels[-1] == "« Trang trước" and len(second.labels) == 6
+    shown = set(first.labels[:-1]) | set(second.labels[:-1])
+    assert len(shown) == 13  # every unit can be reached
+    unit = second.labels[0]
+    await office.press(unit, chat_id=OFFICE_CHAT_ID, message_id=second.message_id)
+    issued = await group_reply(office, "Lời mời thủ trưởng đơn vị", event="edit")
+    assert unit in issued.text

@@ -13,6 +13,7 @@ from bot.chat.ref import ChatRef, Staff
 from bot.chat.reply import Button, Reply, laid_out
 from bot.dialogs.conversation import Finish
 from bot.kernel.clock import Clock, format_local
+from bot.kernel.hygiene import parse_id
 from content.texts import Texts
 from storage.audit import AuditLog
 from storage.db import Database, Transaction
@@ -22,9 +23,11 @@ from storage.units import Unit, UnitRepository
 
 VALID_FOR = timedelta(days=30)
 CODE_BYTES = 12  # 96 bits, 16 URL-safe characters: a Telegram start parameter
-PREFIX = "iv"  # office buttons: "iv:x:<invitation id>" revokes, "iv:n:<unit code>" creates
+PREFIX = "iv"  # office buttons: "iv:x:<invitation id>" revokes, "iv:n:<unit code>" creates,
+# "iv:p:<offset>:<search>" shows another page of the units matching a search
 _CODE_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 MATCHES_SHOWN = 8
+CALLBACK_BYTES = 64  # the longest button data Telegram takes
 
 
 def hash_code(code: str) -> str:
@@ -41,7 +44,7 @@ def link(bot_username: str, code: str) -> str:
 
 def parse_button(data: str | None) -> tuple[str, str] | None:
     parts = (data or "").split(":", 2)
-    if len(parts) != 3 or parts[0] != PREFIX or parts[1] not in ("x", "n") or not parts[2]:
+    if len(parts) != 3 or parts[0] != PREFIX or parts[1] not in ("x", "n", "p") or not parts[2]:
         return None
     return parts[1], parts[2]
 
@@ -143,8 +146,40 @@ class InvitationService:
             return Reply(self.texts.get("invite.no_unit", query=text))
         if total == 1:
             return await self.issue_one(found[0].code, staff, bot_username)
+        return await self.choices(text, 0)
+
+    async def choices(self, query: str, offset: int) -> Reply:
+        """One page of the units matching `query`, with the buttons to the other pages (D14)."""
+        found, total = await self.units.search(query, max(offset, 0), MATCHES_SHOWN)
+        if not found:
+            return Reply(self.texts.get("invite.no_unit", query=query))
+        offset = max(offset, 0)
         rows = [[Button(unit.name, f"{PREFIX}:n:{unit.code}")] for unit in found]
-        return Reply(self.texts.get("invite.choose", query=text, count=total), laid_out(rows))
+        pages: list[Button] = []
+        for label, start in (
+            ("dialog.previous_page", offset - MATCHES_SHOWN),
+            ("dialog.next_page", offset + MATCHES_SHOWN),
+        ):
+            data = f"{PREFIX}:p:{start}:{query}"
+            if 0 <= start < total and len(data.encode()) <= CALLBACK_BYTES:
+                pages.append(Button(self.texts.raw(label), data))
+        if pages:
+            rows.append(pages)
+        text = self.texts.get("invite.choose", query=query, count=total)
+        if total > len(found):
+            shown = self.texts.get(
+                "invite.page", first=offset + 1, last=offset + len(found), count=total
+            )
+            text = f"{text}\n{shown}"
+        return Reply(text, laid_out(rows))
+
+    async def page(self, value: str) -> Reply | None:
+        """The page a "Trang sau" button asks for; None for forged data."""
+        offset_text, _, query = value.partition(":")
+        offset = parse_id(offset_text)
+        if offset is None or not query:
+            return None
+        return await self.choices(query, offset)
 
     async def issue_one(self, unit_code: str, staff: Staff, bot_username: str) -> Reply:
         unit = await self.units.get(unit_code)
