@@ -13,7 +13,7 @@ from telegram.constants import ParseMode
 from bot.chat.markup import utf16_length
 from bot.chat.ref import ChatRef, Staff
 from bot.deadlines.reminder_plan import PlanError
-from bot.deadlines.service import parse_due
+from bot.deadlines.service import Scope, parse_due
 from bot.dialogs.engine import DialogEngine
 from bot.kernel.outbox import OutgoingMessage
 from content.schema import DialogSpec
@@ -21,6 +21,7 @@ from sandbox.telegram import SimUser
 from storage.units import Unit, UnitRepository
 from tests.conftest import CLERK_ID, OFFICE_CHAT_ID, TZ, Harness
 from tests.test_announcements import group_reply, settle
+from tests.test_deadlines import heads, open_deadline
 from tests.test_engine import SPEC, TODAY, press, text, units_source
 from tests.test_reports import CODE, PASSPHRASE, submit_report, walk_to_evidence
 
@@ -359,3 +360,30 @@ async def test_item9_moi_pages_through_every_matching_unit(harness: Harness, off
     await office.press(unit, chat_id=OFFICE_CHAT_ID, message_id=second.message_id)
     issued = await group_reply(office, "Lời mời thủ trưởng đơn vị", event="edit")
     assert unit in issued.text
+
+
+async def test_item9_a_head_lists_the_unit_s_pending_deadlines_with_viec(
+    harness: Harness, office: SimUser
+):
+    assert harness.services is not None
+    principal, other = (await heads(harness, "THPT-DX01", 1)) + (await heads(harness, "TH-ND01", 1))
+    await open_deadline(harness, Scope("list", None, ("THPT-DX01",)), "Đăng ký thi đua")
+    await open_deadline(harness, Scope("list", None, ("THPT-DX01",)), "Sơ kết học kỳ I")
+    await principal.send("/viec")
+    title, one, two = await principal.replies(3)
+    assert "chưa báo hoàn thành" in title.text and "(2)" in title.text
+    assert "Đăng ký thi đua" in one.text and "Sơ kết học kỳ I" in two.text
+    assert one.labels == ["✅ Đã hoàn thành", "🆘 Cần hỗ trợ"]
+    await principal.press("✅ Đã hoàn thành", message_id=one.message_id)
+    await principal.next_reply()  # the optional note
+    await principal.send("/huy")
+    await principal.next_reply()
+    await principal.send("/viec")
+    title, left = await principal.replies(2)
+    assert "(1)" in title.text and "Sơ kết học kỳ I" in left.text
+    await other.send("/viec")
+    assert "không còn việc nào" in (await other.next_reply()).text
+    teacher = await harness.user("Giáo viên")
+    await teacher.send("/viec")
+    assert "dành cho thủ trưởng" in (await teacher.next_reply()).text
+    assert "/viec" in harness.bundle.texts.get("help.head")

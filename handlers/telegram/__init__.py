@@ -24,6 +24,7 @@ from handlers.telegram import (
     dedupe,
     dialog,
     export,
+    head_tasks,
     invitations,
     office,
     outreach,
@@ -62,6 +63,7 @@ def register(app: Application, settings: Settings) -> None:
     app.add_handler(CallbackQueryHandler(outreach.on_button, pattern=r"^(w|o|op):"))
     app.add_handler(CallbackQueryHandler(deadlines.on_head_button, pattern=r"^dr:"))
     app.add_handler(CommandHandler("tuannay", outreach.this_week))
+    app.add_handler(CommandHandler("viec", head_tasks.pending_command))
     app.add_handler(CommandHandler("luutru", outreach.archive))
     app.add_handler(CommandHandler("dangky", outreach.subscribe))
     app.add_handler(CommandHandler("huydangky", outreach.unsubscribe))
