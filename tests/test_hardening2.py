@@ -387,3 +387,16 @@ async def test_item9_a_head_lists_the_unit_s_pending_deadlines_with_viec(
     await teacher.send("/viec")
     assert "dành cho thủ trưởng" in (await teacher.next_reply()).text
     assert "/viec" in harness.bundle.texts.get("help.head")
+
+
+async def test_item9_a_wrong_code_is_asked_again_and_the_deletion_says_lookup_is_lost(
+    harness: Harness, office: SimUser
+):
+    user = await harness.user("Lan")
+    await user.send("/tracuu")
+    await user.next_reply()
+    await user.send("ZZZZ-ZZZZ")
+    wrong, again = await user.replies(2)
+    assert "Không tìm thấy" in wrong.text and "Nhập mã tra cứu" in again.text
+    confirm = harness.bundle.texts.get("delete_data.confirm.prompt")
+    assert "/tracuu" in confirm

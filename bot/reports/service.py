@@ -257,7 +257,12 @@ class ReportService:
         self.all_lookup_failures.record_failure("all")
         if not self.all_lookup_failures.allowed("all"):
             self._alert_many_failures()
-        return Finish([Reply(self.texts.get("lookup.not_found"))])
+        not_found = [Reply(self.texts.get("lookup.not_found"))]
+        if self._lookup_locked(chat, code) is not None:
+            return Finish(not_found)
+        if code is not None:  # a wrong passphrase: asked again, the code kept (in memory)
+            return Finish(not_found, next_dialog="lookup_passphrase", next_context={"code": code})
+        return Finish(not_found, next_dialog="lookup")  # asked again, no new /tracuu needed
 
     def _alert_many_failures(self) -> None:
         """Many wrong codes from many chats: someone may be guessing. Said once per window."""
