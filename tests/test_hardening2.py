@@ -14,7 +14,7 @@ from bot.chat.markup import utf16_length
 from bot.chat.ref import ChatRef, Staff
 from bot.deadlines.reminder_plan import PlanError
 from bot.deadlines.service import Scope, parse_due
-from bot.dialogs.engine import DialogEngine
+from bot.dialogs.engine import Attachment, DialogEngine, Incoming
 from bot.kernel.outbox import OutgoingMessage
 from content.schema import DialogSpec
 from sandbox.telegram import SimUser
@@ -400,3 +400,12 @@ async def test_item9_a_wrong_code_is_asked_again_and_the_deletion_says_lookup_is
     assert "Không tìm thấy" in wrong.text and "Nhập mã tra cứu" in again.text
     confirm = harness.bundle.texts.get("delete_data.confirm.prompt")
     assert "/tracuu" in confirm
+
+
+async def test_item9_a_photo_sent_first_is_told_it_has_its_own_step(demo: DialogEngine):
+    start = await demo.start("demo")
+    r = await demo.step(start.state, press(start, "<a>"))
+    photo = Attachment(kind="photo", file_id="p1")
+    r = await demo.step(r.state, Incoming(kind="attachment", attachment=photo))
+    assert r.state is not None and r.state.step == "what"
+    assert "ảnh, tệp ở một bước sau" in r.replies[0].text

@@ -316,6 +316,9 @@ class DialogEngine:
         if isinstance(step, TextStep):
             # control characters break exports (F5); invisible-only text says nothing (F20)
             text = clean_input(incoming.text or "").strip()
+            if incoming.kind == "attachment" and self._files_later(spec, state, step):
+                # people send the picture first: say that it has its own step below
+                return await self._reject(spec, state, step, "dialog.error.file_later")
             if incoming.kind != "text" or visible_length(text) == 0:
                 return await self._reject(spec, state, step, "dialog.error.expect_text")
             if len(text) > step.max_length:
@@ -577,6 +580,11 @@ class DialogEngine:
         if state.answers.get(step.id):
             return [Button(self.texts.raw("dialog.files_done"), payload(state.seq, "f"), MAIN_ROW)]
         return []
+
+    def _files_later(self, spec: DialogSpec, state: DialogState, step: Step) -> bool:
+        """Whether a later step of this dialog takes files."""
+        later = spec.steps[spec.index(step.id) + 1 :]
+        return any(isinstance(s, AttachmentsStep) for s in later)
 
     def _summary_steps(self, spec: DialogSpec, state: DialogState, upto: Step) -> list[Step]:
         before = spec.steps[: spec.index(upto.id)]
