@@ -310,6 +310,7 @@ async def test_item9_the_summary_has_one_edit_button_and_the_back_button_is_last
     await user.press("Không để lại")
     summary = await user.next_reply()
     assert summary.labels == ["✅ Gửi", "Hủy, không gửi", "✏️ Sửa", "« Quay lại"]
+    assert "Nơi khác (tôi sẽ mô tả)" not in summary.text and "Nơi khác" in summary.text
     await user.send("sửa")  # typed: the word of the button
     fields = await user.next_reply()
     assert "mục nào" in fields.text and fields.labels[-1] == "« Quay lại"

@@ -275,7 +275,7 @@ class DialogEngine:
             elif index < len(step.options) and self._offered(step.options[index], state):
                 option = step.options[index]
                 return await self._accept(
-                    spec, state, step, option.value, self._label(option, state)
+                    spec, state, step, option.value, self._summary_label(option, state)
                 )
         return await self._reject(spec, state, step, "dialog.error.unknown_button")
 
@@ -377,7 +377,8 @@ class DialogEngine:
             for number, option in enumerate(offered, start=1):
                 label = self._label(option, state)
                 if text == str(number) or fold(label) == folded:
-                    return await self._accept(spec, state, step, option.value, label)
+                    shown = self._summary_label(option, state)
+                    return await self._accept(spec, state, step, option.value, shown)
         return await self._reject(spec, state, step, "dialog.error.expect_choice")
 
     async def _date_text(
@@ -474,6 +475,12 @@ class DialogEngine:
     def _label(self, option: Option, state: DialogState) -> str:
         """An option's label: plain text (buttons are not HTML), filled from the context."""
         return self.texts.raw(option.label, **state.context)
+
+    def _summary_label(self, option: Option, state: DialogState) -> str:
+        """How a chosen option reads in the summary: its own words there if it has them."""
+        if option.summary:
+            return self.texts.raw(option.summary, **state.context)
+        return self._label(option, state)
 
     @staticmethod
     def _offered(option: Option, state: DialogState) -> bool:
