@@ -9,7 +9,7 @@ from typing import Any
 
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.ext._utils import webhookhandler
 from tornado.httpserver import HTTPServer
 
@@ -27,10 +27,6 @@ from storage.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
 
-REANNOUNCE_EVERY = timedelta(minutes=5)
-OUTREACH_EVERY = timedelta(minutes=1)
-REMINDERS_EVERY = timedelta(minutes=1)
-RETENTION_EVERY = timedelta(days=1)  # a daily purge; idempotent, so a restart may run it again
 PROGRESS_EVERY = timedelta(seconds=10)  # the office group takes 20 messages a minute
 TRANSPORT_KEY = "outbox_transport"
 REQUESTS_KEY = "http_requests"
@@ -46,7 +42,7 @@ def build_application(services: Services) -> Application:
     ]
     app = (
         ApplicationBuilder()
-        .token(settings.bot_token.get_secret_value())
+        .token(settings.bot_token.get_secret_value() if settings.bot_token else "")
         .base_url(f"{settings.api_base_url}/bot")
         .base_file_url(f"{settings.api_base_url}/file/bot")
         .request(requests[0])
@@ -61,7 +57,7 @@ def build_application(services: Services) -> Application:
     app.bot_data[REQUESTS_KEY] = requests
     transport = TelegramTransport(make_outbox_bot(settings))
     app.bot_data[TRANSPORT_KEY] = transport
-    services.sender = _sender(services, transport)
+    services.senders[CHANNEL] = _sender(services, transport)
     services.conversations.sanitizer = TelegramSanitizer(app.bot, services.content.texts)
     handlers.register(app, settings)
     return app
@@ -90,28 +86,6 @@ def _sender(services: Services, transport: TelegramTransport) -> OutboxSender:
     )
 
 
-async def _reannounce(context: ContextTypes.DEFAULT_TYPE) -> None:
-    services: Services = context.application.bot_data[SERVICES_KEY]
-    await services.desk.reannounce_unclaimed()
-
-
-async def _outreach(context: ContextTypes.DEFAULT_TYPE) -> None:
-    services: Services = context.application.bot_data[SERVICES_KEY]
-    await services.outreach.tick()
-
-
-async def _reminders(context: ContextTypes.DEFAULT_TYPE) -> None:
-    services: Services = context.application.bot_data[SERVICES_KEY]
-    await services.reminders.tick()
-
-
-async def _retention(context: ContextTypes.DEFAULT_TYPE) -> None:
-    services: Services = context.application.bot_data[SERVICES_KEY]
-    erased = await services.retention.purge()
-    if erased:
-        log.info("retention: the content of %d closed reports was erased", erased)
-
-
 class StartupError(Exception):
     """The bot cannot reach or use the Bot API; `text_key` words it for the person installing."""
 
@@ -134,22 +108,10 @@ async def start_bot(app: Application, services: Services) -> None:
         await _release_requests(app)
         raise StartupError("cli.unreachable", api=api, detail=type(exc).__name__) from None
     await app.bot_data[TRANSPORT_KEY].start()
-    assert services.sender is not None
-    services.sender.start()
+    services.senders[CHANNEL].start()
     await app.start()
-    if app.job_queue is not None:
-        app.job_queue.run_repeating(
-            _reannounce, interval=REANNOUNCE_EVERY, first=timedelta(seconds=30), name="reannounce"
-        )
-        app.job_queue.run_repeating(
-            _outreach, interval=OUTREACH_EVERY, first=timedelta(seconds=5), name="outreach"
-        )
-        app.job_queue.run_repeating(
-            _reminders, interval=REMINDERS_EVERY, first=timedelta(seconds=5), name="reminders"
-        )
-        app.job_queue.run_repeating(
-            _retention, interval=RETENTION_EVERY, first=timedelta(minutes=2), name="retention"
-        )
+    services.scheduler.start()  # the core's ticks; idempotent when another channel started them
+    if app.job_queue is not None:  # Telegram's own: redrawing the progress message in place
         app.job_queue.run_repeating(
             announcements.progress_job,
             interval=PROGRESS_EVERY,
@@ -172,8 +134,11 @@ async def stop_bot(app: Application) -> None:
     if app.running:
         await app.stop()
     services: Services | None = app.bot_data.get(SERVICES_KEY)
-    if services is not None and services.sender is not None:
-        await services.sender.stop()
+    if services is not None:
+        services.scheduler.shutdown()
+        sender = services.senders.pop(CHANNEL, None)
+        if sender is not None:
+            await sender.stop()
     transport: TelegramTransport | None = app.bot_data.get(TRANSPORT_KEY)
     if transport is not None:
         await transport.stop()

@@ -219,12 +219,35 @@ async def test_a_command_in_the_middle_of_a_dialog_repeats_the_question(harness:
     assert (await open_dialog(harness, user)).step == "unit"
 
 
+async def test_text_from_someone_new_greets_and_offers_onboarding(harness: Harness):
+    user = await harness.user()
+    await user.send("xin chào")
+    welcome, consent = await user.replies(2)
+    assert "Toàn dân bảo vệ an ninh Tổ quốc" in welcome.text
+    assert consent.labels[:2] == [CONSENT, "Không đồng ý"]
+    assert (await open_dialog(harness, user)).dialog == "onboarding"
+
+
 async def test_text_without_a_dialog_points_to_help(harness: Harness):
     user = await harness.user()
+    await start_until_unit(user)
+    await finish_from_unit(user)
     await user.send("xin chào")
     assert "/trogiup" in (await user.next_reply()).text
     await user.send("/lenhla")
     assert "chưa hiểu lệnh" in (await user.next_reply()).text
+
+
+async def test_commands_can_be_typed_without_the_slash(harness: Harness):
+    user = await harness.user()
+    await start_until_unit(user)
+    await finish_from_unit(user)
+    await user.send("Tra cứu")
+    lookup = await user.next_reply()
+    assert (await open_dialog(harness, user)).dialog == "lookup", lookup.text
+    await user.send("hủy")
+    assert "Đã hủy" in (await user.next_reply()).text
+    assert await open_dialog(harness, user) is None
 
 
 async def test_a_failure_is_explained_and_nothing_entered_is_lost(

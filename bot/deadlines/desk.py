@@ -6,6 +6,8 @@ import asyncio
 import html
 from dataclasses import dataclass, field
 
+from bot.chat.buttons import ButtonFamily
+from bot.chat.paging import page_of, paging_buttons
 from bot.chat.ref import Staff
 from bot.chat.reply import Button, Reply, laid_out
 from bot.deadlines.progress_export import DeadlineSheet, progress_workbook
@@ -33,15 +35,16 @@ WIZARD = ("title", "description", "due", "units")
 PROMPTS = {"t": "title", "m": "description", "due": "due", "r": "reminders", "ul": "units"}
 
 
+DEADLINE_BUTTON = ButtonFamily(PREFIX, int, str, str, purpose="the deadline card and its steps")
+
+
 def button(deadline_id: int, action: str, arg: str = "") -> str:
-    return f"{PREFIX}:{deadline_id}:{action}:{arg}"
+    return DEADLINE_BUTTON(deadline_id, action, arg)
 
 
 def parse_button(data: str | None) -> tuple[int, str, str] | None:
-    parts = (data or "").split(":")
-    if len(parts) != 4 or parts[0] != PREFIX or parse_id(parts[1]) is None:
-        return None
-    return int(parts[1]), parts[2], parts[3]
+    parsed = DEADLINE_BUTTON.parse(data)
+    return (parsed[0], parsed[1], parsed[2]) if parsed else None
 
 
 @dataclass(frozen=True)
@@ -256,22 +259,14 @@ class DeadlineDesk:
         t = self.texts
         column = "kind" if action == "uk" else "area"
         values = await self.repo.distinct(column)
-        last = max(0, (len(values) - 1) // PAGE_SIZE)
-        page = min(max(page, 0), last)
-        start = page * PAGE_SIZE
+        shown = page_of(values, page, PAGE_SIZE)
         rows = [
-            [Button(value[:60], button(deadline.id, f"{action}s", str(start + offset)))]
-            for offset, value in enumerate(values[start : start + PAGE_SIZE])
+            [Button(value[:60], button(deadline.id, f"{action}s", str(shown.start + offset)))]
+            for offset, value in enumerate(shown.items)
         ]
-        paging = []
-        if page > 0:
-            paging.append(
-                Button(t.raw("dialog.previous_page"), button(deadline.id, action, str(page - 1)))
-            )
-        if page < last:
-            paging.append(
-                Button(t.raw("dialog.next_page"), button(deadline.id, action, str(page + 1)))
-            )
+        paging = paging_buttons(
+            t, shown.number, shown.last, lambda n: button(deadline.id, action, str(n))
+        )
         if paging:
             rows.append(paging)
         rows.append([Button(t.raw("dialog.back"), button(deadline.id, "u"))])
@@ -333,7 +328,7 @@ class DeadlineDesk:
     def is_prompt(self, text: str | None) -> bool:
         """One of our prompts (a deadline's field, an answer to a question), maybe an old one."""
         markers = (self.texts.raw("deadline.prompt_marker"), self.texts.raw("deadline.help.marker"))
-        return bool(text) and text.startswith(markers)
+        return text is not None and text.startswith(markers)
 
     async def remember_prompt(self, prompt: Prompt, message_id: str) -> None:
         await self.repo.await_reply(prompt.deadline_id, prompt.field, message_id)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
+from bot.chat.buttons import ButtonFamily
 from bot.chat.ref import ChatRef
 from bot.chat.reply import Button, Reply
 from bot.deadlines.reminder_plan import Schedule, Slot, parse_plan
@@ -15,7 +16,6 @@ from bot.dialogs.conversation import Finish
 from bot.kernel.clock import Clock, QuietHours, format_local
 from bot.kernel.config import Settings
 from bot.kernel.crypto import Cipher
-from bot.kernel.hygiene import parse_id
 from bot.kernel.outbox import PRIORITY_INTERACTIVE, PRIORITY_REMINDER, Outbox, OutgoingMessage
 from bot.office.review import file_message
 from content.texts import Texts
@@ -34,24 +34,28 @@ DIGEST_NAMES = 40
 PENDING_SHOWN = 10  # deadlines listed by /viec, the nearest due first
 
 
+HEAD_BUTTON = ButtonFamily(HEAD_PREFIX, int, str, purpose="done or help under a reminder")
+QUESTION_BUTTON = ButtonFamily(QUESTION_PREFIX, int, purpose="answer a head's question")
+
+
 def head_button(deadline_id: int, action: str) -> str:
-    return f"{HEAD_PREFIX}:{deadline_id}:{action}"
+    return HEAD_BUTTON(deadline_id, action)
 
 
 def parse_head_button(data: str | None) -> tuple[int, str] | None:
-    parts = (data or "").split(":")
-    if len(parts) != 3 or parts[0] != HEAD_PREFIX or parse_id(parts[1]) is None:
+    parsed = HEAD_BUTTON.parse(data)
+    if parsed is None or parsed[1] not in ("done", "help"):
         return None
-    if parts[2] not in ("done", "help"):
-        return None
-    return int(parts[1]), parts[2]
+    return parsed[0], parsed[1]
+
+
+def question_button(question_id: int) -> str:
+    return QUESTION_BUTTON(question_id)
 
 
 def parse_question_button(data: str | None) -> int | None:
-    parts = (data or "").split(":")
-    if len(parts) != 2 or parts[0] != QUESTION_PREFIX or parse_id(parts[1]) is None:
-        return None
-    return int(parts[1])
+    parsed = QUESTION_BUTTON.parse(data)
+    return parsed[0] if parsed else None
 
 
 @dataclass
@@ -388,7 +392,7 @@ class ReminderService:
             question=answers["question"],
         )
         label = self.texts.raw("deadline.help.answer_button")
-        buttons = [Button(label, f"{QUESTION_PREFIX}:{question_id}")]
+        buttons = [Button(label, question_button(question_id))]
         await self._to_office(
             tx, deadline_id, OutgoingMessage.from_reply(Reply(text, buttons)), PRIORITY_INTERACTIVE
         )

@@ -47,8 +47,9 @@ one held in memory when next looked at): nothing keyed by a chat's pseudonym sta
 @dataclass
 class Answer:
     replies: list[Reply] = field(default_factory=list)
-    notice: str | None = None  # short toast for a button press
+    notice: str | None = None  # short feedback on a button press: a toast, or a message
     advanced: bool = False  # the dialog moved on (or ended), so older buttons are stale
+    alert: bool = False  # the notice matters: a channel with toasts shows it as an alert
 
 
 class Conversations:
@@ -64,6 +65,7 @@ class Conversations:
         unseal: Callable[[str], str] = _same,
         pseudonym: Callable[[str], str] = _same,
         after_commit: Callable[[], None] | None = None,
+        common_context: Mapping[str, str] | None = None,
         former_pseudonyms: Callable[[str], list[str]] | None = None,
         in_memory: frozenset[str] = frozenset(),
     ) -> None:
@@ -77,6 +79,8 @@ class Conversations:
         self.unseal = unseal
         self.pseudonym = pseudonym  # open dialogs are filed under this, not under the chat id
         self.after_commit = after_commit
+        # what every dialog's texts may name, e.g. how long content is kept (a setting)
+        self.common_context = dict(common_context or {})
         self.former_pseudonyms = former_pseudonyms  # after a key rotation: where rows were
         self.sanitizer: Sanitizer | None = None  # set by the channel that can fetch files
         # Dialogs whose state would link a chat to an anonymous tip (the receipt step after a
@@ -142,6 +146,8 @@ class Conversations:
     ) -> Answer:
         """Start a dialog, replacing any open one."""
         await self._refile(chat)  # so that one kept under an older key is replaced, not orphaned
+        # the channel goes into the dialog's context: texts with a variant per channel use it
+        context = {**self.common_context, **(context or {}), "channel": chat.channel}
         result = await self.engine.start(dialog_id, context)
         return await self._settle(chat, dialog_id, result)
 
@@ -206,7 +212,10 @@ class Conversations:
                 finish = await self.finishers[dialog_id](tx, chat, result.answers, result.context)
                 replies += finish.replies
                 if finish.next_dialog:
-                    following = await self.engine.start(finish.next_dialog, finish.next_context)
+                    following = await self.engine.start(
+                        finish.next_dialog,
+                        {**self.common_context, **finish.next_context, "channel": chat.channel},
+                    )
                     replies += following.replies
                     state = following.state
             if state is not None and state.dialog in self.in_memory:

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from bot.chat.buttons import ButtonFamily
+from bot.chat.paging import paging_buttons
 from bot.chat.reply import Button, Reply
 from bot.kernel.hygiene import clean_input, visible_length
 from content.schema import (
@@ -47,6 +49,7 @@ class Incoming(BaseModel):
     latitude: float | None = None
     longitude: float | None = None
     phone: str | None = None
+    context_text: str | None = None  # for a button: the text of the message it was under
 
 
 class DialogState(BaseModel):
@@ -91,16 +94,16 @@ OptionSource = Callable[[str | None, int, int], Awaitable[OptionPage]]
 
 # ------------------------------------------------------------------------- button payloads
 
-PAYLOAD_PREFIX = "d"
+DIALOG_BUTTON = ButtonFamily("d", int, str, purpose="a step of a dialog: its seq and the action")
 _PAYLOAD = re.compile(r"^d:(\d{1,9}):([a-z])(\d{0,3})$")
 
 
 def payload(seq: int, action: str, index: int | None = None) -> str:
-    return f"{PAYLOAD_PREFIX}:{seq}:{action}{'' if index is None else index}"
+    return DIALOG_BUTTON(seq, f"{action}{'' if index is None else index}")
 
 
 def is_dialog_payload(data: str | None) -> bool:
-    return bool(data) and data.startswith(f"{PAYLOAD_PREFIX}:")
+    return ButtonFamily.of(data) is DIALOG_BUTTON
 
 
 MAIN_ROW, PAGE_ROW, NAV_ROW = -1, 9_999, 10_000  # layout hints: rows of a channel with rows
@@ -210,8 +213,8 @@ class DialogEngine:
         if wanted.isdigit() and isinstance(step, numbered):  # never a text or phone answer
             number = int(wanted)
             return buttons[number - 1].data if 1 <= number <= len(buttons) else None
-        for button in buttons:
-            if wanted == _words(button.label):
+        for button in buttons:  # the label, or its first part ("Có" for "Có, gửi cho tôi")
+            if wanted in (_words(button.label), _words(re.split(r"[,:(]", button.label)[0])):
                 return button.data
         for button in buttons:
             match = _PAYLOAD.match(button.data)
@@ -505,7 +508,7 @@ class DialogEngine:
     async def _render(
         self, spec: DialogSpec, state: DialogState, step: Step, problem: str | None = None
     ) -> Reply:
-        params = {**state.context}
+        params: dict[str, object] = {**state.context}
         if isinstance(step, TextStep):
             params.update(min=step.min_length, max=step.max_length)
         if isinstance(step, AttachmentsStep):
@@ -574,14 +577,11 @@ class DialogEngine:
             Button(label, payload(state.seq, "o", i), i // step.columns)
             for i, (_, label) in enumerate(page.options)
         ]
-        if state.page > 0:
-            previous = self.texts.raw("dialog.previous_page")
-            buttons.append(Button(previous, payload(state.seq, "p"), PAGE_ROW))
-        if state.page < last_page:
-            buttons.append(
-                Button(self.texts.raw("dialog.next_page"), payload(state.seq, "n"), PAGE_ROW)
-            )
-        return buttons
+
+        def turn(page: int) -> str:
+            return payload(state.seq, "n" if page > state.page else "p")
+
+        return buttons + paging_buttons(self.texts, state.page, last_page, turn, PAGE_ROW)
 
     def _attachment_buttons(self, state: DialogState, step: AttachmentsStep) -> list[Button]:
         if state.answers.get(step.id):

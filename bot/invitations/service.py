@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.chat.buttons import ButtonFamily
 from bot.chat.ref import ChatRef, Staff
 from bot.chat.reply import Button, Reply, laid_out
 from bot.dialogs.conversation import Finish
@@ -27,7 +29,7 @@ PREFIX = "iv"  # office buttons: "iv:x:<invitation id>" revokes, "iv:n:<unit cod
 # "iv:p:<offset>:<search>" shows another page of the units matching a search
 _CODE_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 MATCHES_SHOWN = 8
-CALLBACK_BYTES = 64  # the longest button data Telegram takes
+SEARCHES_KEPT = 200  # /moi searches whose pages can still be turned
 
 
 def hash_code(code: str) -> str:
@@ -38,15 +40,21 @@ def new_code() -> str:
     return secrets.token_urlsafe(CODE_BYTES)
 
 
-def link(bot_username: str, code: str) -> str:
-    return f"https://t.me/{bot_username}?start={code}"
+LinkOf = Callable[[str], str]
+"""An invitation code -> the link that brings it to the bot, in a channel's own format (the
+channel adapter knows it: Telegram's start links); on any channel the code can also be typed."""
+
+
+INVITATION_BUTTON = ButtonFamily(
+    PREFIX, str, str, purpose="revoke (x) or issue (n) a link, or a page (p) of a /moi search"
+)
 
 
 def parse_button(data: str | None) -> tuple[str, str] | None:
-    parts = (data or "").split(":", 2)
-    if len(parts) != 3 or parts[0] != PREFIX or parts[1] not in ("x", "n", "p") or not parts[2]:
+    parsed = INVITATION_BUTTON.parse(data)
+    if parsed is None or parsed[0] not in ("x", "n", "p") or not parsed[1]:
         return None
-    return parts[1], parts[2]
+    return parsed[0], parsed[1]
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,7 @@ class InvitationService:
         self.audit = AuditLog(db)
         self.units = UnitRepository(db)
         self.people = PeopleRepository(db)
+        self._searches: dict[str, str] = {}  # token of a /moi search -> its text, for paging
         self.texts = texts
         self.clock = clock
         self.org_name = org_name
@@ -130,7 +139,7 @@ class InvitationService:
 
     # ------------------------------------------------------------------ the office's /moi
 
-    async def command(self, argument: str, staff: Staff, bot_username: str) -> Reply:
+    async def command(self, argument: str, staff: Staff, link: LinkOf) -> Reply:
         """/moi <unit code or name>: a link for one unit; /moi thuhoi <code>: revoke."""
         text = " ".join(argument.split())
         if not text:
@@ -140,12 +149,12 @@ class InvitationService:
             return await self.revoke_unit(rest.strip(), staff)
         unit = await self.units.get(text) or await self.units.get(text.upper())
         if unit is not None:
-            return await self.issue_one(unit.code, staff, bot_username)
+            return await self.issue_one(unit.code, staff, link)
         found, total = await self.units.search(text, 0, MATCHES_SHOWN)
         if total == 0:
             return Reply(self.texts.get("invite.no_unit", query=text))
         if total == 1:
-            return await self.issue_one(found[0].code, staff, bot_username)
+            return await self.issue_one(found[0].code, staff, link)
         return await self.choices(text, 0)
 
     async def choices(self, query: str, offset: int) -> Reply:
@@ -160,8 +169,8 @@ class InvitationService:
             ("dialog.previous_page", offset - MATCHES_SHOWN),
             ("dialog.next_page", offset + MATCHES_SHOWN),
         ):
-            data = f"{PREFIX}:p:{start}:{query}"
-            if 0 <= start < total and len(data.encode()) <= CALLBACK_BYTES:
+            if 0 <= start < total:
+                data = INVITATION_BUTTON("p", f"{start}.{self._remember_search(query)}")
                 pages.append(Button(self.texts.raw(label), data))
         if pages:
             rows.append(pages)
@@ -173,15 +182,25 @@ class InvitationService:
             text = f"{text}\n{shown}"
         return Reply(text, laid_out(rows))
 
+    def _remember_search(self, query: str) -> str:
+        """A short token for a search (any text, any length) that a page button can carry."""
+        token = hashlib.sha256(query.encode()).hexdigest()[:12]
+        self._searches[token] = query
+        while len(self._searches) > SEARCHES_KEPT:
+            del self._searches[next(iter(self._searches))]
+        return token
+
     async def page(self, value: str) -> Reply | None:
-        """The page a "Trang sau" button asks for; None for forged data."""
-        offset_text, _, query = value.partition(":")
+        """The page a "Trang sau" button asks for; None for forged data or a search forgotten
+        (by a restart): the clerk types /moi again."""
+        offset_text, _, token = value.partition(".")
         offset = parse_id(offset_text)
-        if offset is None or not query:
+        query = self._searches.get(token)
+        if offset is None or query is None:
             return None
         return await self.choices(query, offset)
 
-    async def issue_one(self, unit_code: str, staff: Staff, bot_username: str) -> Reply:
+    async def issue_one(self, unit_code: str, staff: Staff, link: LinkOf) -> Reply:
         unit = await self.units.get(unit_code)
         if unit is None:
             return Reply(self.texts.get("invite.no_unit", query=unit_code))
@@ -193,7 +212,7 @@ class InvitationService:
             "invite.issued",
             unit=unit.name,
             code=unit.code,
-            link=link(bot_username, issued.code),
+            link=link(issued.code),
             expires=format_local(issued.expires_at, self.clock.tz),
         )
         return Reply(text, [revoke])

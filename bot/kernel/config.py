@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     deadline_overdue_at: str = "08:00"  # daily reminder of overdue units and the office digest
     deadline_overdue_days: int = Field(default=30, ge=0, le=365)
     retention_days: int = Field(default=365, ge=0, le=36500)  # 0: closed reports kept forever
+    http_listen: str = "127.0.0.1:8080"  # the web pages (and webhooks) on plain HTTP
+    public_url: str | None = None  # the public https root in front of http_listen, if any
 
     @field_validator("bot_token")
     @classmethod
@@ -71,7 +73,7 @@ class Settings(BaseSettings):
             raise PydanticCustomError("token_shape", "not a Telegram bot token")
         return value
 
-    @field_validator("api_base_url", "webhook_url")
+    @field_validator("api_base_url", "webhook_url", "public_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None or value == "":
@@ -96,7 +98,7 @@ class Settings(BaseSettings):
             raise PydanticCustomError("log_level", "not a log level")
         return value.strip().upper()
 
-    @field_validator("webhook_listen")
+    @field_validator("webhook_listen", "http_listen")
     @classmethod
     def _host_port(cls, value: str) -> str:
         host, sep, port = value.rpartition(":")
@@ -185,6 +187,14 @@ class Settings(BaseSettings):
     @property
     def webhook_port(self) -> int:
         return int(self.webhook_listen.rpartition(":")[2])
+
+    @property
+    def http_host(self) -> str:
+        return self.http_listen.rpartition(":")[0]
+
+    @property
+    def http_port(self) -> int:
+        return int(self.http_listen.rpartition(":")[2])
 
     def is_office_admin(self, user_id: int | str | None) -> bool:
         return user_id is not None and str(user_id) in {str(a) for a in self.office_admins}

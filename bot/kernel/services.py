@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.announcements.service import REFERENCE as ANNOUNCEMENT
 from bot.announcements.service import AnnouncementService
@@ -20,9 +20,10 @@ from bot.kernel.clock import Clock
 from bot.kernel.config import Settings
 from bot.kernel.crypto import Cipher, KeySource, check_key, load_key
 from bot.kernel.outbox import Outbox, OutboxSender, OutgoingMessage
+from bot.kernel.scheduler import CoreScheduler, Job
 from bot.office.audit import AuditView
 from bot.office.export_desk import ExportDesk
-from bot.office.retention import RetentionService
+from bot.office.retention import RetentionService, retention_words
 from bot.office.review import OfficeDesk
 from bot.office.statistics import StatisticsDesk
 from bot.outreach.service import REFERENCE, OutreachService
@@ -35,6 +36,9 @@ from storage.outbox import OutboxRepository
 from storage.people import PeopleRepository
 from storage.units import UnitRepository
 from storage.zalo import InteractionRepository
+
+if TYPE_CHECKING:
+    from bot.chat.router import ChatRouter
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +70,53 @@ class Services:
     exports: ExportDesk
     statistics: StatisticsDesk
     retention: RetentionService
-    sender: OutboxSender | None = field(default=None)  # set by the channel that can deliver
+    # one outbox sender per channel that runs, set by the wiring
+    senders: dict[str, OutboxSender] = field(default_factory=dict)
+    _router: ChatRouter | None = field(default=None, repr=False)
+    _scheduler: CoreScheduler | None = field(default=None, repr=False)
+
+    @property
+    def scheduler(self) -> CoreScheduler:
+        """The core's periodic ticks (started by the wiring, whatever channels run)."""
+        if self._scheduler is None:
+            self._scheduler = CoreScheduler(
+                [
+                    Job("outreach", timedelta(minutes=1), self.outreach.tick),
+                    Job("reminders", timedelta(minutes=1), self.reminders.tick),
+                    Job(
+                        "reannounce",
+                        timedelta(minutes=5),
+                        self.desk.reannounce_unclaimed,
+                        timedelta(seconds=30),
+                    ),
+                    Job("retention", timedelta(days=1), self._purge, timedelta(minutes=2)),
+                ]
+            )
+        return self._scheduler
+
+    async def _purge(self) -> None:
+        erased = await self.retention.purge()
+        if erased:
+            log.info("retention: the content of %d closed reports was erased", erased)
+
+    @property
+    def sender(self) -> OutboxSender | None:
+        """The Telegram channel's sender (the first one), for tools and tests of one channel."""
+        return next(iter(self.senders.values()), None)
+
+    @property
+    def router(self) -> ChatRouter:
+        """What a person's message or button press means, on any channel."""
+        if self._router is None:
+            from bot.chat.router import ChatRouter as Router  # the router needs the services
+
+            self._router = Router(self)
+        return self._router
+
+    def notify(self) -> None:
+        """Something was enqueued: every channel's sender looks at the outbox now."""
+        for sender in self.senders.values():
+            sender.notify()
 
     @classmethod
     async def open(cls, settings: Settings, content: Content, clock: Clock) -> Services:
@@ -81,8 +131,8 @@ class Services:
         holder: list[Services] = []
 
         def notify() -> None:
-            if holder and holder[0].sender is not None:
-                holder[0].sender.notify()
+            if holder:
+                holder[0].notify()
 
         units = UnitRepository(db)
         people_repo = PeopleRepository(db)
@@ -154,6 +204,7 @@ class Services:
             former_pseudonyms=cipher.former_pseudonyms,
             after_commit=notify,
             in_memory=TIP_LINKED_DIALOGS,
+            common_context={"retention": retention_words(settings.retention_days)},
         )
         outreach = OutreachService(db, content.outreach, content.texts, clock, settings, notify)
         announcements = AnnouncementService(

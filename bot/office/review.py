@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from bot.chat.buttons import ButtonFamily
 from bot.chat.markup import share, shorten, text_limit, utf16_length, visible_length
 from bot.chat.ref import ChatRef, Staff
 from bot.chat.reply import Button, Reply, laid_out
 from bot.kernel.clock import Clock, format_local
 from bot.kernel.crypto import Cipher
-from bot.kernel.hygiene import parse_id
-from bot.kernel.outbox import PRIORITY_INTERACTIVE, Outbox, OutgoingMessage
+from bot.kernel.outbox import PRIORITY_INTERACTIVE, FileRef, Outbox, OutgoingMessage
 from content import Content
 from storage.audit import AuditLog
 from storage.db import Database, Transaction
@@ -27,28 +27,27 @@ log = logging.getLogger(__name__)
 STATUSES = ("new", "received", "in_progress", "forwarded", "resolved", "dismissed", "spam")
 OFFICE_ACTIONS = STATUSES[1:]
 REPLY_ACTION = "reply"
-BUTTON_PREFIX = "r"
+OFFICE_REPORT = ButtonFamily("r", int, str, purpose="a status action on a report's office message")
+BUTTON_PREFIX = OFFICE_REPORT.prefix
 OFFICE_PRIORITY = PRIORITY_INTERACTIVE
 REPORTER_PRIORITY = PRIORITY_INTERACTIVE
 
 
 def office_button(report_id: int, action: str) -> str:
-    return f"{BUTTON_PREFIX}:{report_id}:{action}"
+    return OFFICE_REPORT(report_id, action)
 
 
 def parse_office_button(data: str | None) -> tuple[int, str] | None:
     """(report id, action) from a button of the office's message; None for anything forged."""
-    parts = (data or "").split(":")
-    if len(parts) != 3 or parts[0] != BUTTON_PREFIX or parse_id(parts[1]) is None:
+    parsed = OFFICE_REPORT.parse(data)
+    if parsed is None or parsed[1] not in (*OFFICE_ACTIONS, REPLY_ACTION):
         return None
-    if parts[2] not in (*OFFICE_ACTIONS, REPLY_ACTION):
-        return None
-    return int(parts[1]), parts[2]
+    return parsed[0], parsed[1]
 
 
 @dataclass
 class ActionResult:
-    outcome: Literal["changed", "already", "unknown"]
+    outcome: Literal["changed", "already", "unknown", "stale"]
     notice: str
     view: Reply | None = None
 
@@ -267,11 +266,23 @@ class OfficeDesk:
 
     async def act(self, report_id: int, action: str, staff: Staff) -> ActionResult:
         """A status change by an office clerk; pressing twice changes nothing twice."""
+        return await self.act_as(report_id, action, staff.actor)
+
+    async def act_as(
+        self, report_id: int, action: str, actor: str, expected_version: int | None = None
+    ) -> ActionResult:
+        """A status change under an actor ("office:<id>", "staff:<username>").
+
+        With expected_version (the console's), a report changed since the page was shown is left
+        alone and the outcome is "stale": two people acting at once cannot lose an update.
+        """
         now = self.clock.now()
         async with self.db.transaction() as tx:
             report = await self.reports.get_in(tx, report_id)
             if report is None or action not in OFFICE_ACTIONS:
                 return ActionResult("unknown", self.texts.get("office.unknown"))
+            if not await self._current(tx, report_id, expected_version):
+                return ActionResult("stale", "")
             if report.status == action:
                 return ActionResult("already", self.texts.get("office.already"))
             await self.reports.set_status(tx, report_id, action, now)
@@ -279,7 +290,7 @@ class OfficeDesk:
                 tx,
                 report_id,
                 at=now,
-                actor=staff.actor,
+                actor=actor,
                 action="status",
                 from_status=report.status,
                 to_status=action,
@@ -287,7 +298,7 @@ class OfficeDesk:
             await self.audit.record(
                 tx,
                 at=now,
-                actor=staff.actor,
+                actor=actor,
                 action="report_status",
                 subject=report.code,
                 details=f"{report.status}>{action}",
@@ -320,28 +331,91 @@ class OfficeDesk:
         report_id = await self.reports.by_reply_prompt(chat.channel, chat.chat_id, message_id)
         return await self.reports.get(report_id) if report_id is not None else None
 
-    async def reply(self, report: ReportRow, staff: Staff, text: str) -> str:
+    async def _current(self, tx: Transaction, report_id: int, expected: int | None) -> bool:
+        return expected is None or await self.reports.version_in(tx, report_id) == expected
+
+    async def reply(self, code: str, staff: Staff, text: str) -> str:
         """A clerk's reply to the sender: stored (encrypted), pushed to identified reporters."""
+        report = await self.reports.by_code(code)
+        if report is None:
+            return self.texts.get("office.unknown")
+        result = await self.reply_as(report.id, staff.actor, text)
+        return result.notice
+
+    async def reply_as(
+        self, report_id: int, actor: str, text: str, expected_version: int | None = None
+    ) -> ActionResult:
+        """A reply under an actor; reaches the sender on their channel, or waits for /tracuu."""
         now = self.clock.now()
         async with self.db.transaction() as tx:
+            report = await self.reports.get_in(tx, report_id)
+            if report is None:
+                return ActionResult("unknown", self.texts.get("office.unknown"))
+            if not await self._current(tx, report_id, expected_version):
+                return ActionResult("stale", "")
             await self.reports.add_event(
                 tx,
                 report.id,
                 at=now,
-                actor=staff.actor,
+                actor=actor,
                 action="reply",
                 note=self.cipher.encrypt(text),
             )
             await self.reports.touch_first_action(tx, report.id, now)
             await self.audit.record(
-                tx, at=now, actor=staff.actor, action="report_reply", subject=report.code
+                tx, at=now, actor=actor, action="report_reply", subject=report.code
             )
             pushed = await self.tell_reporter(
                 tx, report, self.texts.get("reporter.reply", code=report.code, text=text)
             )
         self.notify()
         delivery = self.texts.raw("office.reply_pushed" if pushed else "office.reply_waiting")
-        return self.texts.get("office.reply_saved", code=report.code, delivery=delivery)
+        notice = self.texts.get("office.reply_saved", code=report.code, delivery=delivery)
+        return ActionResult("changed", notice)
+
+    async def note_as(
+        self, report_id: int, actor: str, text: str, expected_version: int | None = None
+    ) -> ActionResult:
+        """An internal note of the office: kept (encrypted) in the timeline, never sent."""
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            report = await self.reports.get_in(tx, report_id)
+            if report is None:
+                return ActionResult("unknown", self.texts.get("office.unknown"))
+            if not await self._current(tx, report_id, expected_version):
+                return ActionResult("stale", "")
+            await self.reports.add_event(
+                tx, report_id, at=now, actor=actor, action="note", note=self.cipher.encrypt(text)
+            )
+            await self.audit.record(
+                tx, at=now, actor=actor, action="report_note", subject=report.code
+            )
+        return ActionResult("changed", "")
+
+    async def take_as(
+        self, report_id: int, actor: str, assignee: str, expected_version: int | None = None
+    ) -> ActionResult:
+        """ "Tôi xử lý": the report is assigned to the staff member; a new one is also received."""
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            report = await self.reports.get_in(tx, report_id)
+            if report is None:
+                return ActionResult("unknown", self.texts.get("office.unknown"))
+            if not await self._current(tx, report_id, expected_version):
+                return ActionResult("stale", "")
+            await self.reports.set_assignee(tx, report_id, assignee)
+            await self.reports.touch_first_action(tx, report_id, now)
+            await self.reports.add_event(tx, report_id, at=now, actor=actor, action="claim")
+            await self.audit.record(
+                tx, at=now, actor=actor, action="report_claimed", subject=report.code
+            )
+        if report.status == "new":
+            version = await self.version(report_id)
+            return await self.act_as(report_id, "received", actor, version)
+        return ActionResult("changed", "")
+
+    async def version(self, report_id: int) -> int:
+        return await self.reports.version(report_id)
 
     def reply_prompt(self, report: ReportRow) -> str:
         return self.texts.get("office.reply_prompt", code=report.code)
@@ -355,11 +429,12 @@ class OfficeDesk:
 
 def file_message(kind: str, file_id: str, caption: str) -> OutgoingMessage:
     """A report's file for the office: photos as photos, everything else as a document."""
+    file = FileRef(file_id=file_id)
     if kind == "photo":
-        return OutgoingMessage(photo=file_id, caption=caption)
+        return OutgoingMessage(photo=file, caption=caption)
     if kind == "video":
-        return OutgoingMessage(video=file_id, caption=caption)
-    return OutgoingMessage(document=file_id, caption=caption)
+        return OutgoingMessage(video=file, caption=caption)
+    return OutgoingMessage(document=file, caption=caption)
 
 
 def _date_text(iso: str | None) -> str | None:

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.chat.buttons import ButtonFamily
+from bot.chat.paging import page_of, paging_buttons
 from bot.chat.ref import ChatRef
 from bot.chat.reply import Button, Reply, laid_out
 from bot.kernel.clock import Clock, QuietHours, format_date
@@ -24,9 +26,9 @@ REFERENCE = "outreach"  # outbox payloads "ref:outreach:<week>:<version>" are re
 AUDIENCES: dict[str, tuple[str, ...]] = {"staff": ("teacher", "head"), "parents": ("parent",)}
 VERSION_OF_ROLE = {"teacher": "staff", "head": "head", "parent": "parents"}
 WEEKDAYS = {"sun": -1, "mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5}
-CONFIRM_PREFIX = "w"
-ARCHIVE_ITEM_PREFIX = "o"
-ARCHIVE_PAGE_PREFIX = "op"
+CONFIRM_BUTTON = ButtonFamily("w", str, purpose="a head: used at the flag-raising session")
+ARCHIVE_ITEM_BUTTON = ButtonFamily("o", str, purpose="open a week of the archive")
+ARCHIVE_PAGE_BUTTON = ButtonFamily("op", int, purpose="a page of the archive")
 ARCHIVE_PAGE_SIZE = 8
 
 
@@ -154,7 +156,7 @@ class OutreachService:
         buttons = []
         if version == "head":
             label = t.raw("outreach.confirm_button")
-            buttons = [Button(label, f"{CONFIRM_PREFIX}:{item.week_start.isoformat()}")]
+            buttons = [Button(label, CONFIRM_BUTTON(item.week_start.isoformat()))]
         return Reply(text, buttons)
 
     def quiz(self, item: OutreachItem) -> Reply | None:
@@ -204,29 +206,19 @@ class OutreachService:
         )
         if not past:
             return Reply(self.texts.get("outreach.archive_empty"))
-        last_page = (len(past) - 1) // ARCHIVE_PAGE_SIZE
-        page = min(max(page, 0), last_page)
-        shown = past[page * ARCHIVE_PAGE_SIZE : (page + 1) * ARCHIVE_PAGE_SIZE]
+        shown = page_of(past, page, ARCHIVE_PAGE_SIZE)
         rows = [
             [
                 Button(
                     self.texts.raw(
                         "outreach.archive_line", date=format_date(w), title=self.items[w].title
                     ),
-                    f"{ARCHIVE_ITEM_PREFIX}:{w.isoformat()}",
+                    ARCHIVE_ITEM_BUTTON(w.isoformat()),
                 )
             ]
-            for w in shown
+            for w in shown.items
         ]
-        paging = []
-        if page > 0:
-            paging.append(
-                Button(self.texts.raw("dialog.previous_page"), f"{ARCHIVE_PAGE_PREFIX}:{page - 1}")
-            )
-        if page < last_page:
-            paging.append(
-                Button(self.texts.raw("dialog.next_page"), f"{ARCHIVE_PAGE_PREFIX}:{page + 1}")
-            )
+        paging = paging_buttons(self.texts, shown.number, shown.last, ARCHIVE_PAGE_BUTTON)
         if paging:
             rows.append(paging)
         return Reply(self.texts.get("outreach.archive"), laid_out(rows))

@@ -10,7 +10,14 @@ from bot.chat.ref import ChatRef
 from bot.chat.reply import Reply
 from bot.office.review import REPLY_ACTION, parse_office_button
 from handlers.telegram import announcements, deadlines
-from handlers.telegram.context import CHANNEL, is_office_chat, office_button, services_of, staff_of
+from handlers.telegram.context import (
+    CHANNEL,
+    is_office_chat,
+    office_button,
+    pressed_message,
+    services_of,
+    staff_of,
+)
 from handlers.telegram.render import fit, keyboard, send
 from storage.reports import ReportRow
 
@@ -42,6 +49,10 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     parsed = await office_button(update, context, parse_office_button, "office.unknown")
     if parsed is None:
         return
+    message = pressed_message(query)
+    if message is None:
+        await query.answer()
+        return
     report_id, action = parsed
     desk = services.desk
     if action == REPLY_ACTION:
@@ -50,12 +61,12 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await query.answer(texts.get("office.unknown"))
             return
         await query.answer()
-        await _post_reply_prompt(context, query.message.chat.id, report, query.message.message_id)
+        await _post_reply_prompt(context, message.chat.id, report, message.message_id)
         return
     result = await desk.act(report_id, action, staff_of(query.from_user))
     await query.answer(result.notice)
-    if result.view is not None and query.message is not None:
-        await query.message.edit_text(
+    if result.view is not None and message is not None:
+        await message.edit_text(
             fit(result.view.text), parse_mode=ParseMode.HTML, reply_markup=keyboard(result.view)
         )
 
@@ -106,8 +117,8 @@ async def _answer(message: Message, context: ContextTypes.DEFAULT_TYPE, report: 
         await send(context, message.chat_id, [Reply(problem)])
         await _post_reply_prompt(context, message.chat_id, report, message.message_id)
         return
-    confirmation = await services.desk.reply(report, staff_of(message.from_user), text)
-    await send(context, message.chat_id, [Reply(confirmation)])
+    result = await services.desk.reply_as(report.id, staff_of(message.from_user).actor, text)
+    await send(context, message.chat_id, [Reply(result.notice)])
 
 
 def chat_ref(chat_id: int) -> ChatRef:
