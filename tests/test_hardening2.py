@@ -20,7 +20,7 @@ from content.schema import DialogSpec
 from sandbox.telegram import SimUser
 from storage.units import Unit, UnitRepository
 from tests.conftest import CLERK_ID, OFFICE_CHAT_ID, TZ, Harness
-from tests.test_announcements import group_reply, settle
+from tests.test_announcements import group_reply, people, settle
 from tests.test_deadlines import heads, open_deadline
 from tests.test_engine import SPEC, TODAY, press, text, units_source
 from tests.test_reports import CODE, PASSPHRASE, submit_report, walk_to_evidence
@@ -410,3 +410,12 @@ async def test_item9_a_photo_sent_first_is_told_it_has_its_own_step(demo: Dialog
     r = await demo.step(r.state, Incoming(kind="attachment", attachment=photo))
     assert r.state is not None and r.state.step == "what"
     assert "ảnh, tệp ở một bước sau" in r.replies[0].text
+
+
+async def test_item9_tuannay_does_not_tell_to_type_tuannay(harness: Harness):
+    assert harness.services is not None
+    [teacher] = await people(harness, "teacher", 1)
+    await teacher.send("/tuannay")
+    item, quiz = await teacher.replies(2)
+    assert "Câu hỏi tuần này" in quiz.text
+    assert "Gõ /tuannay" not in item.text
