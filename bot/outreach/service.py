@@ -263,6 +263,9 @@ class OutreachService:
             )
         if not registered:
             return Reply(self.texts.get("outreach.need_start"))
-        return Reply(
-            self.texts.get("outreach.subscribed" if subscribed else "outreach.unsubscribed")
-        )
+        if not subscribed:
+            return Reply(self.texts.get("outreach.unsubscribed"))
+        person = await self.people.get(chat.channel, chat.chat_id)
+        version = VERSION_OF_ROLE.get(person.role, "parents") if person else "parents"
+        key = "outreach.subscribed_parents" if version == "parents" else "outreach.subscribed_staff"
+        return Reply(self.texts.get(key))  # the reader's own schedule, not everyone's
