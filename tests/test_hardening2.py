@@ -16,6 +16,8 @@ from bot.deadlines.reminder_plan import PlanError
 from bot.deadlines.service import Scope, parse_due
 from bot.dialogs.engine import Attachment, DialogEngine, Incoming
 from bot.kernel.outbox import OutgoingMessage
+from bot.reports.receipts import UNFIT_WORDS, WORDS_FILE, load_words
+from content import ContentError
 from content.schema import DialogSpec
 from sandbox.telegram import SimUser
 from storage.units import Unit, UnitRepository
@@ -419,3 +421,13 @@ async def test_item9_tuannay_does_not_tell_to_type_tuannay(harness: Harness):
     item, quiz = await teacher.replies(2)
     assert "Câu hỏi tuần này" in quiz.text
     assert "Gõ /tuannay" not in item.text
+
+
+def test_item9_no_passphrase_syllable_can_read_as_an_insult(tmp_path):
+    assert not set(load_words()) & UNFIT_WORDS
+    assert {"me", "thang"} <= UNFIT_WORDS
+    words = [line for line in WORDS_FILE.read_text(encoding="utf-8").split() if line]
+    path = tmp_path / "words.txt"
+    path.write_text("\n".join([*words, "thang"]), encoding="utf-8")
+    with pytest.raises(ContentError, match="insult"):
+        load_words(path)
