@@ -184,10 +184,10 @@ REPORT_SCRIPT = "\n".join(
         "Có người lạ đứng cổng trường rủ học sinh vay tiền lãi cao.",
         "#2",  # Nơi khác (tôi sẽ mô tả)
         "Cổng sau trường THCS Tân Phú",
-        "#2",  # no map location: Bỏ qua
+        "#1",  # no map location: Bỏ qua (« Quay lại is always the last button)
         "#1",  # Hôm nay
-        "#2",  # no people: Bỏ qua
-        "#2",  # no files: Bỏ qua
+        "#1",  # no people: Bỏ qua
+        "#1",  # no files: Bỏ qua
         "#2",  # Không để lại
         "#1",  # ✅ Gửi
         ":vai 4",
