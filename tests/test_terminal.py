@@ -184,14 +184,15 @@ REPORT_SCRIPT = "\n".join(
         "Có người lạ đứng cổng trường rủ học sinh vay tiền lãi cao.",
         "#2",  # Nơi khác (tôi sẽ mô tả)
         "Cổng sau trường THCS Tân Phú",
-        "#2",  # no map location: Bỏ qua
+        "#1",  # no map location: Bỏ qua (« Quay lại is always the last button)
         "#1",  # Hôm nay
-        "#2",  # no people: Bỏ qua
-        "#2",  # no files: Bỏ qua
+        "#1",  # no people: Bỏ qua
+        "#1",  # no files: Bỏ qua
         "#2",  # Không để lại
         "#1",  # ✅ Gửi
         ":vai 4",
         "#1",  # Tiếp nhận
+        "#1",  # ✅ Xác nhận: Đã tiếp nhận
         "#7",  # 💬 Trả lời
         ":traloi Văn phòng đã báo Công an phường.",
         ":vai 1",

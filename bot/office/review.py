@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import html
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,14 +11,16 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from bot.chat.buttons import ButtonFamily
+from bot.chat.markup import share, shorten, text_limit, utf16_length, visible_length
 from bot.chat.ref import ChatRef, Staff
 from bot.chat.reply import Button, Reply, laid_out
 from bot.dialogs.engine import stored_ref
 from bot.kernel.clock import Clock, format_local
 from bot.kernel.crypto import Cipher
 from bot.kernel.outbox import PRIORITY_INTERACTIVE, FileRef, Outbox, OutgoingMessage
+from bot.office.audit import AuditText
 from content import Content
-from storage.audit import AuditLog
+from storage.audit import ActorNames, AuditLog
 from storage.db import Database, Transaction
 from storage.reports import ReportFile, ReportRepository, ReportRow
 
@@ -25,11 +29,12 @@ log = logging.getLogger(__name__)
 STATUSES = ("new", "received", "in_progress", "forwarded", "resolved", "dismissed", "spam")
 OFFICE_ACTIONS = STATUSES[1:]
 REPLY_ACTION = "reply"
+CONFIRM = "c."  # "c.spam": the second press, that confirms a status change (D9)
+BACK_ACTION = "back"  # leave the card as it was
 OFFICE_REPORT = ButtonFamily("r", int, str, purpose="a status action on a report's office message")
 BUTTON_PREFIX = OFFICE_REPORT.prefix
 OFFICE_PRIORITY = PRIORITY_INTERACTIVE
 REPORTER_PRIORITY = PRIORITY_INTERACTIVE
-WHAT_BUDGET = 2500  # the group message must stay under Telegram's 4,096 characters
 
 
 def office_button(report_id: int, action: str) -> str:
@@ -39,14 +44,15 @@ def office_button(report_id: int, action: str) -> str:
 def parse_office_button(data: str | None) -> tuple[int, str] | None:
     """(report id, action) from a button of the office's message; None for anything forged."""
     parsed = OFFICE_REPORT.parse(data)
-    if parsed is None or parsed[1] not in (*OFFICE_ACTIONS, REPLY_ACTION):
+    actions = (*OFFICE_ACTIONS, *(CONFIRM + a for a in OFFICE_ACTIONS), REPLY_ACTION, BACK_ACTION)
+    if parsed is None or parsed[1] not in actions:
         return None
     return parsed[0], parsed[1]
 
 
 @dataclass
 class ActionResult:
-    outcome: Literal["changed", "already", "unknown", "stale"]
+    outcome: Literal["changed", "already", "unknown", "stale", "confirm"]
     notice: str
     view: Reply | None = None
 
@@ -74,11 +80,14 @@ class OfficeDesk:
         self.outbox = outbox
         self.reports = ReportRepository(db)
         self.audit = AuditLog(db)
+        self.names = ActorNames(db)
+        self.audit_text = AuditText(content.texts, clock.tz)
         self.clock = clock
         self.office_chat = office_chat
         self.reannounce_after = reannounce_after
         self.urgent_reannounce_after = urgent_reannounce_after
         self.notify = notify
+        self.prompts = asyncio.Lock()  # a quick reply waits until its prompt is remembered
 
     # ------------------------------------------------------------------------------- views
 
@@ -86,8 +95,12 @@ class OfficeDesk:
         category = self.content.categories.get(code)
         return category.label if category else code
 
-    def view(self, report: ReportRow, body: dict[str, Any], file_count: int) -> Reply:
-        """The office group's message for a report: its facts, its status, its buttons."""
+    def view(
+        self, report: ReportRow, body: dict[str, Any], file_count: int, lead: str | None = None
+    ) -> Reply:
+        """The office group's message for a report: its facts, its status, its buttons, after
+        `lead` if given. Whatever the person typed, the whole message fits its channel's limit:
+        the longest fields are cut to share the room (F4); the full text stays in the database."""
         t = self.texts
         none = t.raw("office.none")
         location = body.get("location")
@@ -95,25 +108,35 @@ class OfficeDesk:
             sender = t.raw("office.contact", name=body["contact_name"], phone=body["contact_phone"])
         else:
             sender = t.raw("office.anonymous" if report.anonymous else "office.no_contact")
-        what = body["what"]
-        if len(what) > WHAT_BUDGET:
-            what = what[: WHAT_BUDGET - 1] + "…"
-        text = t.get(
-            "office.report",
-            icon="🕶" if report.anonymous else "📝",
-            kind=t.raw("office.kind_tip" if report.anonymous else "office.kind_report"),
-            code=report.code,
-            category=self.category_label(report.category),
-            status=t.raw(f"status.{report.status}"),
-            created=format_local(report.created_at, self.clock.tz),
-            occurred=_date_text(body.get("occurred_on")) or none,
-            where=body.get("where") or none,
-            location=t.raw("office.location", **location) if location else "",
-            what=what,
-            people=body.get("people") or none,
-            sender=sender,
-            files=str(file_count),
-        )
+        fields = {
+            "what": str(body.get("what") or ""),
+            "where": str(body.get("where") or none),
+            "people": str(body.get("people") or none),
+            "sender": sender,
+        }
+
+        def render(values: dict[str, str]) -> str:
+            text = t.get(
+                "office.report",
+                icon="🕶" if report.anonymous else "📝",
+                kind=t.raw("office.kind_tip" if report.anonymous else "office.kind_report"),
+                code=report.code,
+                category=self.category_label(report.category),
+                status=t.raw(f"status.{report.status}"),
+                created=format_local(report.created_at, self.clock.tz),
+                occurred=_date_text(body.get("occurred_on")) or none,
+                location=t.raw("office.location", **location) if location else "",
+                files=str(file_count),
+                **values,
+            )
+            return f"{lead}\n\n{text}" if lead else text
+
+        text = render(fields)
+        limit = text_limit(self.office_chat.channel if self.office_chat else None)
+        if visible_length(text) > limit:
+            room = limit - visible_length(render(dict.fromkeys(fields, ""))) - len(fields)
+            granted = share({name: utf16_length(value) for name, value in fields.items()}, room)
+            text = render({name: shorten(value, granted[name]) for name, value in fields.items()})
         return Reply(text, self._buttons(report.id))
 
     def _buttons(self, report_id: int) -> list[Button]:
@@ -125,8 +148,17 @@ class OfficeDesk:
         return laid_out([row[0:2], row[2:4], row[4:6], [reply]])
 
     async def current_view(self, report: ReportRow) -> Reply:
+        """The card as it stands, with who changed its status last and when."""
         body = self.cipher.decrypt_json(report.body)
-        return self.view(report, body, await self.reports.file_count(report.id))
+        view = self.view(report, body, await self.reports.file_count(report.id))
+        changes = await self.reports.events(report.id, actions=["status"])
+        if not changes:
+            return view
+        last = changes[-1]
+        names = await self.names.names([last.actor])
+        who = names.get(last.actor) or self.audit_text.actor(last.actor)
+        acted = self.texts.get("office.acted", who=who, at=format_local(last.at, self.clock.tz))
+        return Reply(f"{view.text}\n{acted}", view.buttons)
 
     # ---------------------------------------------------------------------- announcements
 
@@ -143,11 +175,8 @@ class OfficeDesk:
         if self.office_chat is None:
             log.warning("report %s not announced: ANTQ_OFFICE_CHAT_ID is not set", report.id)
             return
-        view = self.view(report, body, len(files))
-        text = f"{lead}\n\n{view.text}" if lead else view.text
-        await self._enqueue(
-            tx, "office_report", OutgoingMessage.from_reply(Reply(text, view.buttons)), report.id
-        )
+        view = self.view(report, body, len(files), lead)
+        await self._enqueue(tx, "office_report", OutgoingMessage.from_reply(view), report.id)
         await self.announce_files(tx, report, files)
 
     async def announce_files(
@@ -197,6 +226,29 @@ class OfficeDesk:
         )
         return True
 
+    async def forget_contact(
+        self, tx: Transaction, report: ReportRow, body: dict[str, Any]
+    ) -> None:
+        """/xoadulieu: the copies of the report's office message (delivered, or still queued)
+        lose the sender's name and phone, as the report itself does (F8)."""
+        name, phone = body.get("contact_name"), body.get("contact_phone")
+        if not name:
+            return
+        t = self.texts
+        shown = html.escape(t.raw("office.contact", name=name, phone=phone), quote=False)
+        instead = html.escape(t.raw("office.no_contact"), quote=False)
+        repo = self.outbox.repo
+        for row in await repo.by_ref_in(tx, f"report:{report.id}", "office_report"):
+            if not row.payload:
+                continue
+            message = OutgoingMessage.from_payload(self.cipher.decrypt(row.payload))
+            text = message.text.replace(shown, instead)
+            if html.escape(str(name), quote=False) in text or (phone and str(phone) in text):
+                await repo.set_payload(tx, row.id, "")  # cut or changed: blanked instead
+                continue
+            changed = message.model_copy(update={"text": text})
+            await repo.set_payload(tx, row.id, self.outbox.encode(changed))
+
     async def remember_message(self, tx: Transaction, ref: str | None, message_id: str) -> None:
         """After the group message is sent: keep its id (hook of the outbox)."""
         if ref and ref.startswith("report:"):
@@ -230,7 +282,41 @@ class OfficeDesk:
 
     async def act(self, report_id: int, action: str, staff: Staff) -> ActionResult:
         """A status change by an office clerk; pressing twice changes nothing twice."""
+        if staff.name:
+            await self.names.remember(staff.actor, staff.name, self.clock.now())
         return await self.act_as(report_id, action, staff.actor)
+
+    async def press(self, report_id: int, action: str, staff: Staff) -> ActionResult:
+        """A status button of the office's card: the first press asks to confirm, since every
+        status reaches the reporter at once (D9); the confirmation acts; "back" changes nothing."""
+        report = await self.reports.get(report_id)
+        if report is None:
+            return ActionResult("unknown", self.texts.get("office.unknown"))
+        if action.startswith(CONFIRM):
+            return await self.act(report_id, action.removeprefix(CONFIRM), staff)
+        if action == BACK_ACTION:
+            return ActionResult("already", "", await self.current_view(report))
+        if action not in OFFICE_ACTIONS:
+            return ActionResult("unknown", self.texts.get("office.unknown"))
+        if report.status == action:
+            return ActionResult("already", self.texts.get("office.already"))
+        status = self.texts.raw(f"status.{action}")
+        shown = await self.current_view(report)
+        reaches = "office.confirm.reaches" if not report.anonymous else "office.confirm.lookup"
+        question = (
+            self.texts.get("office.confirm.question", status=status)
+            + "\n"
+            + (self.texts.get(reaches))
+        )
+        buttons = [
+            Button(
+                self.texts.raw("office.confirm.accept", status=status),
+                office_button(report_id, CONFIRM + action),
+                0,
+            ),
+            Button(self.texts.raw("office.confirm.keep"), office_button(report_id, BACK_ACTION), 0),
+        ]
+        return ActionResult("confirm", "", Reply(f"{shown.text}\n\n{question}", buttons))
 
     async def act_as(
         self, report_id: int, action: str, actor: str, expected_version: int | None = None
@@ -281,6 +367,19 @@ class OfficeDesk:
             self.texts.get("office.done", status=status),
             await self.current_view(updated),
         )
+
+    async def remember_reply_prompt(self, chat: ChatRef, message_id: str, report_id: int) -> None:
+        """After the "Nhập nội dung trả lời" prompt is posted: only a reply to it is an answer."""
+        await self.reports.remember_reply_prompt(
+            chat.channel, chat.chat_id, message_id, report_id, self.clock.now()
+        )
+
+    async def reply_prompt_of(self, chat: ChatRef, message_id: str) -> ReportRow | None:
+        """The report whose reply prompt is this message; None for any other message (the
+        report's own message, a re-announcement, an addition, a head's question): those are
+        the office's own talk and never reach a sender, whatever code they show (F2)."""
+        report_id = await self.reports.by_reply_prompt(chat.channel, chat.chat_id, message_id)
+        return await self.reports.get(report_id) if report_id is not None else None
 
     async def _current(self, tx: Transaction, report_id: int, expected: int | None) -> bool:
         return expected is None or await self.reports.version_in(tx, report_id) == expected

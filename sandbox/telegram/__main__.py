@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 from collections.abc import Sequence
 
 from sandbox.telegram.limits import ALGORITHMS, LimitsConfig
@@ -65,16 +64,7 @@ async def serve(args: argparse.Namespace) -> None:
         args.bot_username,
         group_privacy=not args.no_privacy,
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await server.start()
-    print(f"sandbox listening on {server.url}", flush=True)
-    try:
-        await stop.wait()
-    finally:
-        await server.stop()
+    await server.serve_until_signalled("sandbox")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
