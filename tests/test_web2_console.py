@@ -444,3 +444,44 @@ async def test_a_viewer_sees_every_section_but_cannot_act(tmp_path, bundle):
             for path in ("/vanphong/canbo", "/vanphong/hethong"):
                 status, _ = await get(viewer, site.url + path)
                 assert status == 403
+
+
+async def test_an_announcement_with_an_image_goes_into_the_file_store_without_metadata(
+    tmp_path, bundle
+):
+    from tests.web_helpers import jpeg_with_gps
+
+    async with running_site(tmp_path, bundle) as site:
+        clerk = await clerk_session(site)
+        async with clerk:
+            status, html = await get(clerk, site.url + "/vanphong/thongbao")
+            form = aiohttp.FormData()
+            form.add_field("csrf_token", token_of(html))
+            form.add_field("text", "Ảnh buổi chào cờ <i>tuần này</i>.")
+            form.add_field("audience", "heads")
+            form.add_field("image", jpeg_with_gps(), filename="IMG_0001.jpg",
+                           content_type="image/jpeg")  # fmt: skip
+            async with clerk.post(site.url + "/vanphong/thongbao", data=form) as response:
+                assert response.status == 200
+                html = await response.text()
+                announcement_id = int(str(response.url).rsplit("/", 1)[1])
+            assert "Kèm ảnh" in html
+            announcement = await site.services.announcements.repo.get(announcement_id)
+            stored = await site.services.files.read(announcement.photo_ref)
+            assert b"ProbeCam" not in stored and b"GPS" not in stored
+            bad = aiohttp.FormData()
+            bad.add_field("csrf_token", token_of(html))
+            bad.add_field("text", "Tệp lạ")
+            bad.add_field("audience", "heads")
+            bad.add_field("image", b"%PDF-1.4 not an image", filename="a.pdf",
+                          content_type="application/pdf")  # fmt: skip
+            async with clerk.post(site.url + "/vanphong/thongbao", data=bad) as response:
+                assert response.status == 400
+                assert "Không dùng được ảnh này" in await response.text()
+            unpaired = aiohttp.FormData()
+            unpaired.add_field("csrf_token", token_of(html))
+            unpaired.add_field("text", "Chữ <b>đậm chưa đóng")
+            unpaired.add_field("audience", "heads")
+            async with clerk.post(site.url + "/vanphong/thongbao", data=unpaired) as response:
+                assert response.status == 400
+                assert "Định dạng chưa khớp" in await response.text()
