@@ -50,7 +50,7 @@ async def serve(settings: Settings, bundle: Content) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     bundle = load_content_or_exit()
-    settings = load_settings_or_exit(bundle.texts, need_token=True)
+    settings = load_settings_or_exit(bundle.texts, need_token=False, for_run=True)
     configure_logging(settings.log_level)
     asyncio.run(serve(settings, bundle))
     return 0
