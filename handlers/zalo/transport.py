@@ -1,0 +1,204 @@
+"""The outbox's Zalo side: window routing, rendering of outbox messages, and the Zalo sender.
+
+Routing (ZALO.md "Send windows"), by the time since the person's last interaction as the
+database knows it (channel_interactions): up to 48 h a CS message; 48 h to 7 days a CS message
+(billed) only for the kinds the Department allows to cost money (ANTQ_ZALO_PAID_KINDS), else an
+approved template where one is configured for the kind (ANTQ_ZALO_TEMPLATES), else the row waits
+for the person's next interaction (OutsideWindow(None)); past 7 days a template or the wait.
+Promotion kinds (weekly outreach, announcements) never go out 22:00-06:00: they wait until 06:05.
+Zalo's own refusals (-230, -213, -211, -218, -32, -234, ...) map to outcomes in outcomes.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import math
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+from bot.kernel.clock import Clock
+from bot.kernel.outbox import (
+    FileRef,
+    OutboxSender,
+    Outcome,
+    OutgoingMessage,
+    OutsideWindow,
+    PermanentFailure,
+)
+from content.texts import Texts
+from handlers.zalo.buttons import ButtonCodec
+from handlers.zalo.client import ZaloClient
+from handlers.zalo.media import ZaloMediaStore
+from handlers.zalo.outcomes import LOCAL, seconds_until_morning
+from handlers.zalo.render import ZaloButton, ZaloMessage, layout, to_plain
+from handlers.zalo.settings import ZaloSettings
+from storage.outbox import OutboxRow
+from storage.zalo import InteractionRepository
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "zalo"
+CURRENT_KIND: ContextVar[str | None] = ContextVar("zalo_outbox_kind", default=None)
+NIGHT_START = time(22, 0)
+NIGHT_END = time(6, 0)
+UPLOAD_CACHE_SECONDS = 6 * 86400.0  # Zalo keeps an upload 7 days; we trust it for 6
+TEMPLATE_TEXT_LIMIT = 400  # ZBS parameters are short; the template carries the wording
+
+
+@dataclass(frozen=True)
+class Route:
+    via: str  # "cs" | "template"
+    template_id: str | None = None
+    billed: bool = False
+
+
+def is_night(now: datetime) -> bool:
+    local = now.astimezone(LOCAL).time()
+    return local >= NIGHT_START or local < NIGHT_END
+
+
+class WindowPolicy:
+    def __init__(
+        self, settings: ZaloSettings, interactions: InteractionRepository, clock: Clock
+    ) -> None:
+        self.settings = settings
+        self.interactions = interactions
+        self.clock = clock
+
+    async def route(self, user_id: str, kind: str | None) -> Route:
+        """How a message of `kind` may reach the person now; OutsideWindow when it may not."""
+        now = self.clock.now()
+        if kind in self.settings.promotion_kinds and is_night(now):
+            raise OutsideWindow(seconds_until_morning(now), "zalo_night")
+        last = await self.interactions.last(CHANNEL, user_id)
+        age = (now - last).total_seconds() if last is not None else math.inf
+        if age <= self.settings.free_window_seconds:
+            return Route("cs")
+        if age <= self.settings.paid_window_seconds and kind in self.settings.paid_kinds:
+            return Route("cs", billed=True)
+        template = self.settings.templates.get(kind or "")
+        if template:
+            return Route("template", template)
+        raise OutsideWindow(None, "zalo_window")
+
+
+def outgoing_buttons(message: OutgoingMessage) -> list[tuple[str, str]]:
+    return [(b.label, b.data) for row in message.buttons for b in row]
+
+
+class ZaloTransport:
+    """`deliver(chat_id, message)` for the outbox: the row's kind comes from CURRENT_KIND."""
+
+    def __init__(
+        self,
+        client: ZaloClient,
+        policy: WindowPolicy,
+        codec: ButtonCodec,
+        media: ZaloMediaStore,
+        texts: Texts,
+        clock: Clock,
+    ) -> None:
+        self.client = client
+        self.policy = policy
+        self.codec = codec
+        self.media = media
+        self.texts = texts
+        self.clock = clock
+        self._uploads: dict[str, tuple[str, datetime]] = {}  # sha256 -> (attachment id, when)
+        self.stats = {"cs": 0, "billed": 0, "template": 0}
+
+    async def deliver(self, chat_id: str, message: OutgoingMessage) -> str:
+        kind = CURRENT_KIND.get()
+        route = await self.policy.route(chat_id, kind)
+        if route.via == "template":
+            assert route.template_id is not None
+            return await self._template(chat_id, route.template_id, message)
+        try:
+            message_id = await self.send_outgoing(chat_id, message)
+        except PermanentFailure as exc:
+            template = self.policy.settings.templates.get(kind or "")
+            if exc.error_class == "zalo-213" and template:  # not a follower: no CS, template
+                return await self._template(chat_id, template, message)
+            raise
+        self.stats["billed" if route.billed else "cs"] += 1
+        return message_id
+
+    async def _template(self, chat_id: str, template_id: str, message: OutgoingMessage) -> str:
+        text = to_plain(message.caption or message.text)[:TEMPLATE_TEXT_LIMIT]
+        self.stats["template"] += 1
+        return await self.client.send_template(chat_id, template_id, {"noi_dung": text})
+
+    def render(self, chat_id: str, text: str, buttons: list[tuple[str, str]]) -> list[ZaloMessage]:
+        """Neutral markup and button data as Zalo messages, payloads signed for the person."""
+        sign = self.codec.sign
+        zalo_buttons = [ZaloButton(label, sign(chat_id, data)) for label, data in buttons]
+        return layout(text, zalo_buttons, self.texts)
+
+    async def send_messages(self, chat_id: str, messages: list[ZaloMessage]) -> str:
+        """In order, promptly (not paced); the last message's id."""
+        message_id = ""
+        for message in messages:
+            message_id = await self.client.send_text(
+                chat_id, message.text, [b.as_tuple() for b in message.buttons]
+            )
+        return message_id
+
+    async def send_outgoing(self, chat_id: str, message: OutgoingMessage) -> str:
+        message_id = ""
+        ref = message.photo or message.document or message.video
+        text = message.caption if message.caption is not None and ref else message.text
+        if ref is not None:
+            message_id = await self._send_file(chat_id, ref, is_image=message.photo is not None)
+        messages = self.render(chat_id, text, outgoing_buttons(message))
+        if messages:
+            message_id = await self.send_messages(chat_id, messages)
+        return message_id
+
+    async def _bytes(self, ref: FileRef) -> tuple[bytes, str] | None:
+        if ref.path is not None:
+            path = Path(ref.path)
+            return await asyncio.to_thread(path.read_bytes), ref.file_name or path.name
+        if ref.file_id is not None:
+            data = await self.media.get(ref.file_id)
+            if data is not None:
+                return data, ref.file_name or "tep"
+        return None  # another channel's file id: it means nothing on Zalo
+
+    async def _send_file(self, chat_id: str, ref: FileRef, *, is_image: bool) -> str:
+        found = await self._bytes(ref)
+        if found is None:
+            log.warning("Zalo: a file of another channel cannot be sent; its text goes alone")
+            return ""
+        data, name = found
+        digest = hashlib.sha256(data).hexdigest()
+        cached = self._uploads.get(digest)
+        now = self.clock.now()
+        upload_id = None
+        if cached is not None and now - cached[1] < timedelta(seconds=UPLOAD_CACHE_SECONDS):
+            upload_id = cached[0]
+        if is_image:
+            message_id, upload_id = await self.client.send_image_bytes(
+                chat_id, data, name if "." in name else f"{name}.jpg", attachment_id=upload_id
+            )
+        else:
+            message_id, upload_id = await self.client.send_file_bytes(
+                chat_id, data, name, token=upload_id
+            )
+        if cached is None or cached[0] != upload_id:
+            self._uploads[digest] = (upload_id, now)
+        return message_id
+
+
+class ZaloOutboxSender(OutboxSender):
+    """The outbox sender of the Zalo channel: the transport learns each row's kind."""
+
+    async def _attempt(self, row: OutboxRow) -> Outcome:
+        token = CURRENT_KIND.set(row.kind)
+        try:
+            return await super()._attempt(row)
+        finally:
+            CURRENT_KIND.reset(token)
