@@ -27,24 +27,68 @@ log = logging.getLogger("antq")
 
 
 async def serve(settings: Settings, bundle: Content) -> None:
-    """Run the bot until SIGINT or SIGTERM."""
-    from bot.app import StartupError, build_application, start_bot, stop_bot
+    """Run the configured channels and the HTTP server until SIGINT or SIGTERM.
+
+    Telegram when ANTQ_BOT_TOKEN is set, Zalo when ANTQ_ZALO_APP_ID is set, both in one process;
+    the HTTP server (ANTQ_HTTP_LISTEN) always runs: Zalo's webhook and the web pages.
+    """
+    from bot.app import StartupError, start_jobs, stop_jobs
+    from handlers.http import HttpServer, build_http_app
 
     services = await open_services_or_exit(settings, bundle, Clock(settings.tz))
-    app = build_application(services)
+    telegram_app = None
+    zalo = None
+    jobs: list[asyncio.Task[None]] = []
+    if settings.telegram_enabled:
+        from bot.app import build_application
+
+        telegram_app = build_application(services)
+    if settings.zalo_enabled:
+        from handlers.zalo.channel import ZaloChannel
+        from handlers.zalo.settings import ZaloSettings
+
+        zalo = ZaloChannel(services, ZaloSettings.from_app(settings))
+        if telegram_app is not None:
+            from bot.app import TRANSPORT_KEY
+
+            telegram_app.bot_data[TRANSPORT_KEY].resolve_file = zalo.media.get
+    server = HttpServer(
+        build_http_app([zalo.mount] if zalo else []), settings.http_host, settings.http_port
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await start_bot(app, services)
-        log.info(bundle.texts.get("cli.started", mode=settings.mode.value))
+        if telegram_app is not None:
+            from bot.app import start_bot
+
+            await start_bot(telegram_app, services)
+        else:
+            jobs = start_jobs(services)
+        if zalo is not None:
+            await zalo.start()
+        await server.start()
+        running = [f"telegram {settings.mode.value}"] if telegram_app else []
+        running += ["zalo"] if zalo else []
+        running += [f"http {settings.http_host}:{server.port}"]
+        log.info(bundle.texts.get("cli.started", mode=", ".join(running)))
         await stop.wait()
     except StartupError as exc:
         print(bundle.texts.get(exc.text_key, **exc.params), file=sys.stderr)
         raise SystemExit(1) from None
+    except OSError as exc:  # e.g. the HTTP port is taken
+        print(bundle.texts.get("cli.http_failed", listen=settings.http_listen, detail=str(exc)))
+        raise SystemExit(EXIT_CONFIG) from None
     finally:
-        await stop_bot(app)
+        await server.stop()
+        if zalo is not None:
+            await zalo.stop()
+        await stop_jobs(jobs)
+        if telegram_app is not None:
+            from bot.app import stop_bot
+
+            await stop_bot(telegram_app)
         await services.close()
 
 

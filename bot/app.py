@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from telegram import Update
@@ -178,3 +181,42 @@ async def _start_receiving(app: Application, settings: Settings) -> None:
         await app.updater.start_polling(
             poll_interval=0.0, timeout=10, allowed_updates=Update.ALL_TYPES
         )
+
+
+async def _repeat(
+    name: str, every: timedelta, first: timedelta, job: Callable[[], Awaitable[object]]
+) -> None:
+    await asyncio.sleep(first.total_seconds())
+    while True:
+        try:
+            await job()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a job's failure is logged and the job runs again next time
+            log.error("job %s failed: %s", name, type(exc).__name__)
+        await asyncio.sleep(every.total_seconds())
+
+
+def start_jobs(services: Services) -> list[asyncio.Task[None]]:
+    """The periodic jobs when Telegram (whose JobQueue runs them otherwise) is not running."""
+
+    async def retention() -> None:
+        erased = await services.retention.purge()
+        if erased:
+            log.info("retention: the content of %d closed reports was erased", erased)
+
+    jobs: list[tuple[str, timedelta, timedelta, Callable[[], Awaitable[object]]]] = [
+        ("reannounce", REANNOUNCE_EVERY, timedelta(seconds=30), services.desk.reannounce_unclaimed),
+        ("outreach", OUTREACH_EVERY, timedelta(seconds=5), services.outreach.tick),
+        ("reminders", REMINDERS_EVERY, timedelta(seconds=5), services.reminders.tick),
+        ("retention", RETENTION_EVERY, timedelta(minutes=2), retention),
+    ]
+    return [asyncio.create_task(_repeat(*job), name=f"job-{job[0]}") for job in jobs]
+
+
+async def stop_jobs(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

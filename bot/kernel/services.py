@@ -62,6 +62,14 @@ class Services:
     statistics: StatisticsDesk
     retention: RetentionService
     sender: OutboxSender | None = field(default=None)  # set by the channel that can deliver
+    senders: dict[str, OutboxSender] = field(default_factory=dict)  # further channels' senders
+
+    def notify(self) -> None:
+        """Something was enqueued: every running sender looks at the outbox now."""
+        if self.sender is not None:
+            self.sender.notify()
+        for sender in self.senders.values():
+            sender.notify()
 
     @classmethod
     async def open(cls, settings: Settings, content: Content, clock: Clock) -> Services:
@@ -76,8 +84,8 @@ class Services:
         holder: list[Services] = []
 
         def notify() -> None:
-            if holder and holder[0].sender is not None:
-                holder[0].sender.notify()
+            if holder:
+                holder[0].notify()
 
         units = UnitRepository(db)
         people_repo = PeopleRepository(db)

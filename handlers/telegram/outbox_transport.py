@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import warnings
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -63,8 +64,15 @@ def _markup(rows: list[list[OutgoingButton]]) -> InlineKeyboardMarkup | None:
     )
 
 
-async def _file(ref: FileRef) -> str | InputFile:
+FileResolver = Callable[[str], Awaitable[bytes | None]]
+
+
+async def _file(ref: FileRef, resolve: FileResolver | None = None) -> str | InputFile:
     if ref.file_id is not None:
+        if resolve is not None:  # a file another channel received (a Zalo photo), by our id
+            content = await resolve(ref.file_id)
+            if content is not None:
+                return InputFile(content, filename=ref.file_name or "tep")
         return ref.file_id
     path = Path(ref.path or "")
     content = await asyncio.to_thread(path.read_bytes)
@@ -83,6 +91,7 @@ class TelegramTransport:
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
+        self.resolve_file: FileResolver | None = None  # our own file ids (Zalo's media)
 
     async def start(self) -> None:
         await self.bot.initialize()
@@ -123,7 +132,7 @@ class TelegramTransport:
         if file is not None and send_file is not None:
             sent = await send_file(
                 chat_id,
-                await _file(file),
+                await _file(file, self.resolve_file),
                 caption=caption,
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,

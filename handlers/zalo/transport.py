@@ -109,6 +109,7 @@ class ZaloTransport:
         self.texts = texts
         self.clock = clock
         self._uploads: dict[str, tuple[str, datetime]] = {}  # sha256 -> (attachment id, when)
+        self.wording: list[tuple[str, str]] = []  # shared texts that name Telegram, reworded
         self.stats = {"cs": 0, "billed": 0, "template": 0}
 
     async def deliver(self, chat_id: str, message: OutgoingMessage) -> str:
@@ -134,6 +135,8 @@ class ZaloTransport:
 
     def render(self, chat_id: str, text: str, buttons: list[tuple[str, str]]) -> list[ZaloMessage]:
         """Neutral markup and button data as Zalo messages, payloads signed for the person."""
+        for old, new in self.wording:
+            text = text.replace(old, new)
         sign = self.codec.sign
         zalo_buttons = [ZaloButton(label, sign(chat_id, data)) for label, data in buttons]
         return layout(text, zalo_buttons, self.texts)

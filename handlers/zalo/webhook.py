@@ -28,6 +28,7 @@ import hashlib
 import hmac
 import json
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -247,7 +248,11 @@ def dedupe_key(payload: JSON, cipher: Cipher) -> str:
 
 
 class EventInbox:
-    """Stored events waiting for the callback; at-least-once, in the order they arrived."""
+    """Stored events waiting for the callback; at-least-once, in the order they arrived.
+
+    With `lanes` (the channel's default), events of different people are handled concurrently
+    (at most `concurrency` at once) and the events of one person one at a time, in order.
+    """
 
     def __init__(
         self,
@@ -256,14 +261,22 @@ class EventInbox:
         clock: Clock,
         callback: Callback,
         oa_id: str | None = None,
+        *,
+        lanes: bool = False,
+        concurrency: int = 64,
     ) -> None:
         self.repo = repo
         self.cipher = cipher
         self.clock = clock
         self.callback = callback
         self.oa_id = oa_id
+        self.lanes = lanes
         self._queue: asyncio.Queue[int] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
+        self._waiting: dict[str, deque[int]] = {}
+        self._lane_tasks: dict[str, asyncio.Task[None]] = {}
+        self._slots = asyncio.Semaphore(max(1, concurrency))
+        self._loaded: dict[int, ZaloEvent | None] = {}
 
     def submit(self, event_id: int) -> None:
         self._queue.put_nowait(event_id)
@@ -278,6 +291,8 @@ class EventInbox:
         return len(pending)
 
     async def load(self, event_id: int) -> ZaloEvent | None:
+        if event_id in self._loaded:
+            return self._loaded.pop(event_id)
         stored = await self.repo.get(event_id)
         if stored is None or stored.processed_at is not None:
             return None
@@ -286,15 +301,44 @@ class EventInbox:
     async def _work(self) -> None:
         while not self._queue.empty():
             event_id = self._queue.get_nowait()
+            if not self.lanes:
+                await self._run(event_id)
+                continue
             try:
-                await self.callback(event_id)
-                await self.repo.mark_processed(event_id, self.clock.now())
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # kept for recover(); the log names no person
-                log.exception("Zalo event %d failed; it stays stored for a retry", event_id)
-            finally:
+                event = await self.load(event_id)
+            except Exception:
+                log.exception("Zalo event %d could not be read; it stays stored", event_id)
                 self._queue.task_done()
+                continue
+            self._loaded[event_id] = event
+            lane = getattr(event, "user_id", None) or ""
+            self._waiting.setdefault(lane, deque()).append(event_id)
+            if lane not in self._lane_tasks:
+                task = asyncio.get_running_loop().create_task(self._lane(lane))
+                self._lane_tasks[lane] = task
+
+    async def _lane(self, lane: str) -> None:
+        try:
+            waiting = self._waiting[lane]
+            while waiting:
+                event_id = waiting.popleft()
+                async with self._slots:
+                    await self._run(event_id)
+        finally:
+            self._waiting.pop(lane, None)
+            self._lane_tasks.pop(lane, None)
+
+    async def _run(self, event_id: int) -> None:
+        try:
+            await self.callback(event_id)
+            await self.repo.mark_processed(event_id, self.clock.now())
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # kept for recover(); the log names no person
+            log.exception("Zalo event %d failed; it stays stored for a retry", event_id)
+        finally:
+            self._loaded.pop(event_id, None)
+            self._queue.task_done()
 
     async def join(self) -> None:
         """Wait until every queued event was handed to the callback."""
@@ -303,11 +347,16 @@ class EventInbox:
     async def stop(self) -> None:
         """Stop working; what was queued stays in the database for `recover()`."""
         worker, self._worker = self._worker, None
-        if worker is not None:
-            worker.cancel()
+        tasks = [t for t in (worker, *self._lane_tasks.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await worker
+                await task
         self._queue = asyncio.Queue()
+        self._waiting.clear()
+        self._lane_tasks.clear()
+        self._loaded.clear()
 
 
 async def _read_bounded(request: web.Request, limit: int) -> bytes | None:

@@ -1,0 +1,416 @@
+"""The Zalo channel in the bot's process: webhook in, the core's answers out, the outbox's sender.
+
+Start/stop around the process; `mount(app)` puts `POST /zalo/webhook` (and Zalo's domain check
+file, if configured) on the process's one HTTP server. Each stored event is handled by the core
+(handlers/zalo/inbound.py until the core's router lands): text, verified button presses, images
+and files (downloaded bounded, images cleaned of metadata), locations; stickers and the rest are
+"not understood". Every input is an interaction (Zalo's windows) and wakes what waited for the
+person, except while a tip is open: a tip leaves no Zalo id anywhere, so nothing is recorded then.
+Answers go out at once, in order, via the OA's CS API; what could not be sent then is kept in the
+outbox (never for a tip). Nothing is ever sent to the OA itself; echoes and receipts are dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from bot.chat.ref import ChatRef
+from bot.dialogs.engine import Attachment, Incoming, Reply
+from bot.kernel.outbox import PRIORITY_INTERACTIVE, DeliveryError, OutgoingMessage
+from bot.kernel.services import Services
+from handlers.zalo.buttons import ButtonCodec
+from handlers.zalo.client import ZaloClient
+from handlers.zalo.inbound import ZaloInbound
+from handlers.zalo.media import MediaRefused, ZaloMediaStore, download
+from handlers.zalo.render import ZaloButton, ZaloMessage, layout
+from handlers.zalo.settings import ZaloSettings
+from handlers.zalo.tokens import OAuthClient, TokenKeeper
+from handlers.zalo.transport import CHANNEL, WindowPolicy, ZaloOutboxSender, ZaloTransport
+from handlers.zalo.webhook import (
+    EventInbox,
+    ZaloEvent,
+    ZaloFile,
+    ZaloFollow,
+    ZaloIgnored,
+    ZaloImage,
+    ZaloLocation,
+    ZaloSticker,
+    ZaloSubmitInfo,
+    ZaloText,
+    ZaloUnfollow,
+    make_verifier_route,
+    make_webhook_route,
+)
+from storage.zalo import InteractionRepository, ZaloEventRepository, ZaloTokenRepository
+
+log = logging.getLogger(__name__)
+
+# Dialogs during which the person's Zalo id must not be kept anywhere.
+ANONYMOUS_DIALOGS = frozenset({"tip", "followup_tip", "lookup_passphrase"})
+TOKEN_CHECK_EVERY = 3600.0
+EVENT_PURGE_EVERY = 86400.0
+EVENTS_KEPT = timedelta(days=2)  # past Zalo's last redelivery (about 2 h): dedupe keys may go
+ALERT_EVERY = timedelta(hours=6)
+
+Answerer = Callable[[ChatRef, Incoming], Awaitable[list[Reply]]]
+
+
+class ZaloChannel:
+    def __init__(
+        self,
+        services: Services,
+        settings: ZaloSettings,
+        *,
+        media_folder: Path | None = None,
+        concurrency: int = 64,
+    ) -> None:
+        self.services = services
+        self.settings = settings
+        self.texts = services.content.texts
+        self.cipher = services.cipher
+        self.clock = services.clock
+        self.interactions = InteractionRepository(services.db)
+        self.events = ZaloEventRepository(services.db)
+        folder = media_folder or services.settings.database_path.parent / "zalo_media"
+        self.media = ZaloMediaStore(folder, services.cipher)
+        self.codec = ButtonCodec(services.cipher.pseudonym)
+        self.inbound = ZaloInbound(services)
+        self.answerer: Answerer = self._answer_with_inbound
+        self.inbox = EventInbox(
+            self.events,
+            self.cipher,
+            self.clock,
+            self.process,
+            settings.oa_id,
+            lanes=True,
+            concurrency=concurrency,
+        )
+        self.wording = _wording(self.texts.raw("zalo.wording"))
+        self.session: aiohttp.ClientSession | None = None
+        self.keeper: TokenKeeper | None = None
+        self.client: ZaloClient | None = None
+        self.transport: ZaloTransport | None = None
+        self.sender: ZaloOutboxSender | None = None
+        self._jobs: list[asyncio.Task[None]] = []
+        self._last_alert: datetime | None = None
+        self.answered = 0
+
+    # ---------------------------------------------------------------- start and stop
+
+    async def start(self) -> None:
+        connector = aiohttp.TCPConnector(limit=128)
+        self.session = aiohttp.ClientSession(connector=connector)
+        oauth = OAuthClient(self.settings, self.session)
+        repo = ZaloTokenRepository(self.services.db)
+        self.keeper = TokenKeeper(self.settings, repo, self.cipher, self.clock, oauth)
+        await self.keeper.start()
+        self.client = ZaloClient(self.settings, self.keeper, self.session, self.clock)
+        policy = WindowPolicy(self.settings, self.interactions, self.clock)
+        self.transport = ZaloTransport(
+            self.client, policy, self.codec, self.media, self.texts, self.clock
+        )
+        self.transport.wording = list(self.wording)
+        self.sender = ZaloOutboxSender(
+            self.services.db,
+            self.services.outbox.repo,
+            self.transport,
+            self.clock,
+            decode=self.services.decode_outgoing,
+            global_rate=50.0,  # Zalo: 4,000 requests a minute per app, no per-second limit
+            per_chat_rate=0.0,  # CS has no per-person pace; one at a time per person keeps order
+            on_blocked=self._person_blocked,
+            on_needs_administrator=self._needs_administrator,
+            channel=CHANNEL,
+        )
+        self.services.senders[CHANNEL] = self.sender
+        self._install_sanitizer()
+        self.sender.start()
+        recovered = await self.inbox.recover()
+        if recovered:
+            log.info("Zalo: %d stored event(s) taken up again", recovered)
+        loop = asyncio.get_running_loop()
+        self._jobs = [
+            loop.create_task(self._every(TOKEN_CHECK_EVERY, self._check_token)),
+            loop.create_task(self._every(EVENT_PURGE_EVERY, self._purge_events)),
+        ]
+
+    async def stop(self) -> None:
+        for job in self._jobs:
+            job.cancel()
+        for job in self._jobs:
+            with contextlib.suppress(asyncio.CancelledError):
+                await job
+        self._jobs = []
+        await self.inbox.stop()
+        if self.sender is not None:
+            await self.sender.stop()
+            self.services.senders.pop(CHANNEL, None)
+        if self.session is not None:
+            await self.session.close()
+            self.session = None
+
+    def mount(self, app: web.Application) -> None:
+        route = make_webhook_route(self.settings, self.events, self.inbox, self.cipher, self.clock)
+        app.router.add_post("/zalo/webhook", route)
+        if self.settings.verifier_file:
+            path = Path(self.settings.verifier_file)
+            content = path.read_text(encoding="utf-8")
+            app.router.add_get(f"/{path.name}", make_verifier_route(content))
+
+    async def _every(self, seconds: float, job: Callable[[], Awaitable[object]]) -> None:
+        while True:
+            try:
+                await job()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.error("Zalo job %s failed: %s", job.__name__, type(exc).__name__)
+            await asyncio.sleep(seconds)
+
+    async def _check_token(self) -> None:
+        if self.keeper is not None and not self.keeper.dead:
+            with contextlib.suppress(Exception):
+                await self.keeper.refresh_if_due()
+            if self.keeper.dead:
+                await self._needs_administrator(CHANNEL, f"zalo{self.keeper.dead_code}")
+
+    async def _purge_events(self) -> None:
+        await self.events.purge_processed(self.clock.now() - EVENTS_KEPT)
+
+    def _install_sanitizer(self) -> None:
+        """Zalo files are cleaned when they arrive; other channels keep their own sanitizer."""
+        conversations = self.services.conversations
+        other = conversations.sanitizer
+
+        async def sanitize(chat: ChatRef, attachment: Attachment) -> Attachment | str:
+            if chat.channel == CHANNEL:
+                return attachment
+            if other is None:
+                return "dialog.error.file_kind"
+            return await other(chat, attachment)
+
+        conversations.sanitizer = sanitize
+
+    # ------------------------------------------------------------------- outcomes
+
+    async def _person_blocked(self, channel: str, chat_id: str) -> None:
+        async with self.services.db.transaction() as tx:
+            await self.services.people.people.unreachable(tx, channel, chat_id)
+
+    async def _needs_administrator(self, channel: str, error: str) -> None:
+        """A dead refresh token: a loud log line, and the office group if there is one."""
+        log.critical(
+            "Zalo sending stopped (%s): grant the OA to the app again, set "
+            "ANTQ_ZALO_REFRESH_TOKEN to the new refresh token and restart; messages are kept",
+            error,
+        )
+        now = self.clock.now()
+        office = self.services.settings.office_chat
+        if office is None or office.channel == CHANNEL:
+            return
+        if self._last_alert is not None and now - self._last_alert < ALERT_EVERY:
+            return
+        self._last_alert = now
+        text = self.texts.get("zalo.office_alert", error=error)
+        async with self.services.db.transaction() as tx:
+            await self.services.outbox.enqueue(
+                tx,
+                channel=office.channel,
+                chat_id=office.chat_id,
+                kind="zalo_admin_alert",
+                message=OutgoingMessage(text=text),
+                priority=PRIORITY_INTERACTIVE,
+                dedupe_key=f"zalo-admin:{now:%Y-%m-%d}:{now.hour // 6}",
+            )
+        self.services.notify()
+
+    # --------------------------------------------------------------------- events in
+
+    async def process(self, event_id: int) -> None:
+        """The inbox's callback: one stored event, answered."""
+        event = await self.inbox.load(event_id)
+        if event is None:
+            return
+        user_id = _person(event)
+        if user_id is None or user_id == self.settings.oa_id:
+            return  # unfollow, submitted info, echoes: nothing to answer
+        chat = ChatRef(CHANNEL, user_id)
+        async with self.services.conversations.lock(chat):
+            await self._handle(chat, event)
+
+    async def _handle(self, chat: ChatRef, event: ZaloEvent) -> None:
+        conversations = self.services.conversations
+        before = await conversations.current(chat)
+        incoming: Incoming | None
+        problem: str | None = None
+        try:
+            incoming = await self._incoming(chat, event)
+        except MediaRefused as exc:
+            incoming, problem = None, exc.text_key
+        if isinstance(event, ZaloFollow):
+            replies = await self.inbound.start(chat) if before is None else []
+        elif incoming is None:
+            replies = [Reply(self.texts.get(problem or "chat.not_understood"))]
+            if before is not None:
+                again = await conversations.prompt_again(chat, problem or "chat.not_understood")
+                replies = list(again.replies) if again else replies
+        else:
+            replies = await self.answerer(chat, incoming)
+        after = await conversations.current(chat)
+        anonymous = _anonymous(before) or _anonymous(after)
+        messages: list[ZaloMessage] = []
+        if after is not None and _anonymous(after) and not _anonymous(before):
+            messages += self._tip_notice()
+        if not anonymous:
+            await self._interacted(chat, event)
+        messages += self._render(chat, replies)
+        await self._send(chat, messages, replies, keep=not anonymous)
+
+    async def _incoming(self, chat: ChatRef, event: ZaloEvent) -> Incoming | None:
+        if isinstance(event, ZaloText):
+            pressed = self.codec.read(chat.chat_id, event.text)
+            if pressed is None:
+                return Incoming(kind="text", text=event.text)
+            if pressed.data is None:  # forged, or another person's: refused like a stale button
+                log.warning("Zalo: a button payload that does not verify was refused")
+                return Incoming(kind="button", data="forged")
+            return Incoming(kind="button", data=pressed.data)
+        if isinstance(event, ZaloLocation):
+            return Incoming(kind="location", latitude=event.latitude, longitude=event.longitude)
+        if isinstance(event, ZaloImage) and event.urls:
+            data = await self._download(event.urls[0])
+            stored = await self.media.take_image(data)
+            attachment = Attachment(
+                kind="photo",
+                file_id=stored.file_id,
+                file_name=stored.file_name,
+                mime_type=stored.mime_type,
+                size=stored.size,
+            )
+            return Incoming(kind="attachment", attachment=attachment)
+        if isinstance(event, ZaloFile):
+            if event.size is not None and event.size > self.settings.media_max_bytes:
+                raise MediaRefused("security.media.too_large")
+            data = await self._download(event.url)
+            stored = await self.media.take_file(data, event.name)
+            attachment = Attachment(
+                kind="photo",
+                file_id=stored.file_id,
+                file_name=stored.file_name,
+                mime_type=stored.mime_type,
+                size=stored.size,
+            )
+            return Incoming(kind="attachment", attachment=attachment)
+        if isinstance(event, ZaloSticker | ZaloIgnored):
+            return Incoming(kind="unsupported")
+        return None
+
+    async def _download(self, url: str) -> bytes:
+        assert self.session is not None
+        return await download(
+            self.session,
+            url,
+            self.settings.media_max_bytes,
+            self.settings.media_timeout_seconds,
+        )
+
+    async def _answer_with_inbound(self, chat: ChatRef, incoming: Incoming) -> list[Reply]:
+        return (await self.inbound.handle(chat, incoming)).replies
+
+    async def _interacted(self, chat: ChatRef, event: ZaloEvent) -> None:
+        """Zalo's window opens again; what waited for the person is due now, oldest first."""
+        at = getattr(event, "at", None) or self.clock.now()
+        at = min(at, self.clock.now())
+        async with self.services.db.transaction() as tx:
+            await self.interactions.record(tx, CHANNEL, chat.chat_id, at)
+            woken = await self.services.outbox.repo.wake_chat(tx, CHANNEL, chat.chat_id)
+        if woken and self.sender is not None:
+            self.sender.notify()
+
+    # --------------------------------------------------------------------- answers out
+
+    def _tip_notice(self) -> list[ZaloMessage]:
+        url = self.settings.public_url
+        if not url:
+            return layout(self.texts.get("zalo.tip_notice_no_web"), [], self.texts)
+        button = ZaloButton(self.texts.get("zalo.tip_web_button"), f"{url}/togiac", "url")
+        return layout(self.texts.get("zalo.tip_notice"), [button], self.texts)
+
+    def _render(self, chat: ChatRef, replies: list[Reply]) -> list[ZaloMessage]:
+        assert self.transport is not None
+        messages: list[ZaloMessage] = []
+        for reply in replies:
+            buttons = [(b.label, b.data) for row in reply.buttons for b in row]
+            messages += self.transport.render(chat.chat_id, reply.text, buttons)
+        return messages
+
+    async def _send(
+        self, chat: ChatRef, messages: list[ZaloMessage], replies: list[Reply], *, keep: bool
+    ) -> None:
+        assert self.transport is not None
+        for index, message in enumerate(messages):
+            try:
+                await self.transport.send_messages(chat.chat_id, [message])
+            except DeliveryError as exc:
+                if keep:
+                    await self._keep(chat, messages[index:])
+                    log.warning("Zalo answer not sent now (%s); kept in the outbox", exc)
+                else:  # a tip: no id may be stored, so the answer cannot wait anywhere
+                    log.warning("Zalo answer during a tip not sent (%s)", exc)
+                return
+        self.answered += 1
+
+    async def _keep(self, chat: ChatRef, messages: list[ZaloMessage]) -> None:
+        """Messages of an answer that could not go now: the outbox delivers them later."""
+        async with self.services.db.transaction() as tx:
+            for message in messages:
+                buttons = [
+                    [{"label": b.title, "data": self.codec_data(chat, b)}]
+                    for b in message.buttons
+                    if b.kind == "query"
+                ]
+                outgoing = OutgoingMessage.model_validate(
+                    {"text": message.text, "buttons": buttons}
+                )
+                await self.services.outbox.enqueue(
+                    tx,
+                    channel=CHANNEL,
+                    chat_id=chat.chat_id,
+                    kind="zalo_answer",
+                    message=outgoing,
+                    priority=PRIORITY_INTERACTIVE,
+                )
+        if self.sender is not None:
+            self.sender.notify()
+
+    def codec_data(self, chat: ChatRef, button: ZaloButton) -> str:
+        """The core's data back from a signed payload (the transport signs it again)."""
+        pressed = self.codec.read(chat.chat_id, button.payload)
+        return pressed.data if pressed is not None and pressed.data else button.payload
+
+
+def _person(event: ZaloEvent) -> str | None:
+    if isinstance(event, ZaloUnfollow | ZaloSubmitInfo):
+        return None
+    return getattr(event, "user_id", None)
+
+
+def _anonymous(state: object) -> bool:
+    return state is not None and getattr(state, "dialog", None) in ANONYMOUS_DIALOGS
+
+
+def _wording(raw: str) -> list[tuple[str, str]]:
+    pairs = []
+    for line in raw.splitlines():
+        old, sep, new = line.partition("=>")
+        if sep and old.strip():
+            pairs.append((old.strip(), new.strip()))
+    return pairs
