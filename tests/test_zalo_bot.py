@@ -3,13 +3,37 @@ against the fake Zalo OA (sandbox/zalo)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+import re
+import sqlite3
 from collections.abc import AsyncIterator
+from datetime import UTC
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 
+from bot.chat.ref import Staff
+from bot.deadlines.service import Scope
+from bot.kernel.outbox import (
+    Blocked,
+    DeliveryError,
+    OutgoingMessage,
+    OutsideWindow,
+    PermanentFailure,
+    RetryLater,
+)
 from content import Content
-from tests.zalo_world import Person, ZaloWorld, open_zalo_world
+from handlers.zalo.render import utf16_len
+from handlers.zalo.transport import CURRENT_KIND
+from sandbox.zalo import sign
+from sandbox.zalo.client import OaMessage
+from sandbox.zalo.media import has_gps
+from tests.conftest import UNITS
+from tests.zalo_world import PUBLIC_URL, START, Person, ZaloWorld, open_zalo_world
 
 
 @pytest.fixture
@@ -39,3 +63,528 @@ async def test_follow_greets_and_onboarding_runs_to_its_end(world: ZaloWorld) ->
     assert world.services is not None
     person = await world.services.people.people.get("zalo", lan.user_id)
     assert person is not None and person.role == "teacher" and person.unit_code == "TH-ND01"
+
+
+# ---------------------------------------------------------------------------- helpers
+
+CODE = re.compile(r"\b([0-9A-Z]{4}-[0-9A-Z]{4})\b")
+PASSPHRASE = re.compile(r"Mật khẩu: ([a-z]+(?:-[a-z]+)+)")
+WHAT = "Có người gọi điện cho phụ huynh nói con bị tai nạn, yêu cầu chuyển tiền gấp."
+
+
+def database_bytes(path: Path) -> bytes:
+    """The database as a thief would read it: the WAL as it was, then folded in."""
+    wal = path.with_name(path.name + "-wal")
+    before = wal.read_bytes() if wal.exists() else b""
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = path.read_bytes()
+    after = wal.read_bytes() if wal.exists() else b""
+    return before + data + after
+
+
+async def walk_to_evidence(lan: Person, command: str) -> None:
+    await lan.say(command)
+    await lan.expect("Lừa đảo qua mạng")
+    await lan.press("Lừa đảo qua mạng")
+    await lan.expect("Chuyện gì đã xảy ra")
+    await lan.say(WHAT)
+    await lan.expect("Nơi khác (tôi sẽ mô tả)")
+    await lan.press("Nơi khác (tôi sẽ mô tả)")
+    await lan.drain(0.2)
+    await lan.say("Cổng trường THCS Tân Phú")
+    await lan.drain(0.2)
+    await lan.user.send_location(11.5349, 106.8833)
+    await lan.expect("ngày nào")
+    await lan.press("Hôm nay")
+    await lan.expect("Bỏ qua")
+    await lan.press("Bỏ qua")
+    await lan.expect("bằng chứng")
+
+
+async def submit_report(lan: Person) -> str:
+    await walk_to_evidence(lan, "báo cáo")
+    await lan.user.send_image()
+    await lan.expect("Đã nhận tệp 1/5")
+    await lan.press("Xong, không gửi thêm")
+    await lan.expect("Để lại tên và số điện thoại")
+    await lan.press("Để lại tên và số điện thoại")
+    await lan.drain(0.2)
+    await lan.say("Nguyễn Thị Lan")
+    await lan.drain(0.2)
+    await lan.say("0912 345 678")
+    summary = await lan.expect("0912345678")
+    assert "Cổng trường THCS Tân Phú" in summary.text
+    await lan.press("✅ Gửi")
+    received = await lan.expect("Đã tiếp nhận tin báo")
+    found = CODE.search(received.text)
+    assert found is not None
+    return found.group(1)
+
+
+async def submit_tip(phung: Person) -> tuple[str, str, list[OaMessage]]:
+    await phung.say("tố giác")
+    opening = await phung.drain(0.5)
+    await phung.press("Lừa đảo qua mạng")
+    await phung.expect("Chuyện gì đã xảy ra")
+    await phung.say(WHAT)
+    await phung.expect("Nơi khác (tôi sẽ mô tả)")
+    await phung.press("Nơi khác (tôi sẽ mô tả)")
+    await phung.drain(0.2)
+    await phung.say("Cổng trường THCS Tân Phú")
+    await phung.drain(0.2)
+    await phung.user.send_location(11.5349, 106.8833)
+    await phung.expect("ngày nào")
+    await phung.press("Hôm nay")
+    await phung.expect("Bỏ qua")
+    await phung.press("Bỏ qua")
+    await phung.expect("bằng chứng")
+    await phung.user.send_image()
+    await phung.expect("Đã nhận tệp 1/5")
+    await phung.press("Xong, không gửi thêm")
+    summary = await phung.expect("✅ Gửi")
+    assert "Điện thoại" not in summary.text
+    await phung.press("✅ Gửi")
+    receipt = await phung.expect("Đã tiếp nhận tố giác")
+    await phung.expect("Tôi đã lưu mã")
+    await phung.press("Tôi đã lưu mã")
+    await phung.expect("Cảm ơn")
+    code, passphrase = CODE.search(receipt.text), PASSPHRASE.search(receipt.text)
+    assert code is not None and passphrase is not None
+    return code.group(1), passphrase.group(1), opening
+
+
+def zalo_rows(world: ZaloWorld) -> Any:
+    return world.db.fetch_all(
+        "SELECT kind, state, not_before, payload, chat_id, channel FROM outbox ORDER BY id"
+    )
+
+
+async def office_texts(world: ZaloWorld) -> str:
+    assert world.services is not None
+    rows = await world.db.fetch_all(
+        "SELECT payload FROM outbox WHERE channel = 'telegram' ORDER BY id"
+    )
+    return "\n".join(world.services.decode_outgoing(r[0]).text for r in rows)
+
+
+async def wait_for(predicate: Any, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.05)
+
+
+# -------------------------------------------------------------------- every dialog
+
+
+async def test_unknown_person_is_answered_like_a_new_follower(world: ZaloWorld) -> None:
+    lan = await world.stranger()
+    await lan.say("xin chào")
+    await onboard(lan)
+    await lan.drain()
+    assert world.services is not None
+    assert await world.services.people.people.get("zalo", lan.user_id) is not None
+
+
+async def test_commands_with_or_without_slash_and_in_vietnamese(world: ZaloWorld) -> None:
+    lan = await world.person()
+    await onboard(lan)
+    await lan.drain()
+    for typed in ("/trogiup", "trogiup", "Trợ giúp", "TRỢ GIÚP"):
+        await lan.say(typed)
+        assert "/baocao" in (await lan.expect("/")).text
+    await lan.say("Tra cứu")
+    await lan.expect("mã")
+    await lan.say("hủy")
+    await lan.expect("Đã hủy")
+
+
+async def test_report_with_photo_and_location_reaches_the_office(world: ZaloWorld) -> None:
+    lan = await world.person()
+    await onboard(lan)
+    await lan.drain()
+    code = await submit_report(lan)
+    assert world.services is not None
+    report = await world.services.reports.reports.by_code(code)
+    assert report is not None and report.channel == "zalo" and report.chat_id == lan.user_id
+    office = await office_texts(world)
+    assert code in office
+    files = await world.db.fetch_all("SELECT kind FROM outbox WHERE kind = 'office_file'")
+    assert len(files) == 1
+
+
+async def test_a_zalo_photo_is_kept_without_exif_or_gps(world: ZaloWorld) -> None:
+    lan = await world.person()
+    await onboard(lan)
+    await lan.drain()
+    await submit_report(lan)
+    assert world.channel is not None
+    folder = world.channel.media.folder
+    stored = list(folder.glob("*.bin"))
+    assert len(stored) == 1
+    data = await world.channel.media.get("zalo-media:" + stored[0].stem)
+    assert data is not None and data[:2] == b"\xff\xd8"
+    assert not has_gps(data) and b"Exif" not in data
+    assert b"\xff\xd8" not in stored[0].read_bytes()  # encrypted at rest
+
+
+async def test_lookup_with_follow_up(world: ZaloWorld) -> None:
+    lan = await world.person()
+    await onboard(lan)
+    await lan.drain()
+    code = await submit_report(lan)
+    await lan.drain()
+    assert world.services is not None
+    await world.services.desk.reply(code, Staff("staff:hoa"), "Đã chuyển Công an phường.")
+    await lan.expect("Công an phường")
+    await lan.say("/tracuu")
+    await lan.drain(0.3)
+    await lan.say(code.lower())
+    await lan.expect("Đã chuyển Công an phường.")
+    await lan.press("Bổ sung thông tin")
+    await lan.drain(0.3)
+    await lan.say("Người gọi dùng số 0888 000 111.")
+    await lan.expect("Đã gửi phần bổ sung")
+    assert "0888 000 111" in await office_texts(world)
+
+
+async def test_anonymous_tip_on_zalo_warns_first_and_leaves_no_zalo_id(
+    world: ZaloWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    phung = await world.stranger("Trần Thị Phụng")
+    with caplog.at_level(logging.DEBUG):
+        code, passphrase, opening = await submit_tip(phung)
+        await world.idle()
+    notice = opening[0]
+    assert "Zalo biết tài khoản Zalo nào nhắn tin" in notice.text
+    assert [(b.type, b.payload) for b in notice.buttons] == [
+        ("oa.open.url", {"url": f"{PUBLIC_URL}/togiac"})
+    ]
+    assert world.services is not None
+    report = await world.services.reports.reports.by_code(code)
+    assert report is not None and report.anonymous and report.chat_id is None
+    identifying = [phung.user_id, phung.user.user_id_by_app, "Trần Thị Phụng", "Phụng"]
+    office = await office_texts(world)
+    assert code in office and [w for w in identifying if w in office] == []
+    ours = [r for r in caplog.records if not r.name.startswith(("sandbox", "aiohttp"))]
+    logged = "\n".join(r.getMessage() for r in ours)
+    leaked = [r.name + ": " + r.getMessage() for r in ours if phung.user_id in r.getMessage()]
+    assert leaked == []
+    assert [w for w in identifying + [WHAT[:30]] if w in logged] == []
+    raw = database_bytes(world.services.db.path)
+    for word in identifying + [WHAT[:30], passphrase]:
+        assert word.encode() not in raw, word
+    assert world.fake.state.stats.user_details == 0  # user/detail never called for a tip
+
+
+async def test_head_joins_by_typed_code_and_answers_a_deadline(world: ZaloWorld) -> None:
+    assert world.services is not None
+    services = world.services
+    unit = next(u for u in UNITS if u.code == "TH-ND01")
+    [issued] = await services.invitations.issue([unit], "test")
+    head = await world.person("Lê Văn Hùng")
+    await head.expect("Thông báo về dữ liệu cá nhân")
+    await head.say(f"Mã mời {issued.code}")
+    await head.expect("Tôi xác nhận")
+    await head.press("Tôi xác nhận")
+    await head.expect("tuyên truyền hằng tuần")
+    await head.press("Không, cảm ơn")
+    await head.drain()
+    person = await services.people.people.get("zalo", head.user_id)
+    assert person is not None and person.role == "head" and person.unit_code == "TH-ND01"
+
+    deadline = await services.deadlines.create_draft("test")
+    due = START.replace(hour=17)
+    await services.deadlines.update(
+        deadline,
+        title="Báo cáo an ninh trật tự",
+        due_at=due.astimezone(UTC),
+        scope=Scope("list", None, ("TH-ND01",)),
+        reminders="0 09:00",
+    )
+    assert await services.deadlines.open(deadline) is None
+    await services.reminders.tick()
+    services.notify()
+    reminder = await head.expect("Báo cáo an ninh trật tự")
+    assert "🆘 Cần hỗ trợ" in reminder.titles
+    await head.press("🆘 Cần hỗ trợ")
+    await head.drain(0.3)
+    await head.say("Xin hướng dẫn mẫu báo cáo mới.")
+    await head.drain(0.3)
+    assert "Xin hướng dẫn mẫu báo cáo mới." in await office_texts(world)
+    await head.press("✅ Đã hoàn thành")
+    await head.drain(0.3)
+    await head.say("Đã nộp qua email.")
+    files_prompt = (await head.drain(0.3))[-1]
+    await head.press(files_prompt.titles[0])
+    await head.drain(0.3)
+    rows = await world.db.fetch_all(
+        "SELECT done_at, note FROM deadline_units WHERE unit_code = 'TH-ND01'"
+    )
+    assert rows[0][0] is not None
+
+
+async def test_delete_my_data_on_zalo(world: ZaloWorld) -> None:
+    lan = await world.person()
+    await onboard(lan)
+    await lan.drain()
+    await lan.say("/xoadulieu")
+    await lan.expect("Xóa dữ liệu của tôi")
+    await lan.press("Xóa dữ liệu của tôi")
+    await lan.drain()
+    assert world.services is not None
+    assert await world.services.people.people.get("zalo", lan.user_id) is None
+
+
+async def test_stickers_and_unknown_kinds_are_not_understood(world: ZaloWorld) -> None:
+    lan = await world.person()
+    await onboard(lan)
+    await lan.drain()
+    await lan.user.send_sticker()
+    await lan.expect("chưa hiểu")
+
+
+# ---------------------------------------------------------------- webhook and payloads
+
+
+def signed(world: ZaloWorld, event: dict[str, Any], secret: str | None = None) -> tuple[bytes, str]:
+    config = world.fake.config
+    body = json.dumps(event, ensure_ascii=False).encode()
+    mac = sign(config.app_id, body, str(event["timestamp"]), secret or config.oa_secret_key)
+    return body, mac
+
+
+def text_event(world: ZaloWorld, user_id: str, text: str, msg_id: str) -> dict[str, Any]:
+    config = world.fake.config
+    return {
+        "event_name": "user_send_text",
+        "app_id": config.app_id,
+        "sender": {"id": user_id},
+        "recipient": {"id": config.oa_id},
+        "message": {"text": text, "msg_id": msg_id},
+        "timestamp": str(int(world.clock.now().timestamp() * 1000)),
+        "user_id_by_app": "9" + user_id[1:],
+    }
+
+
+async def post(world: ZaloWorld, body: bytes, signature: str | None) -> int:
+    assert world.http is not None
+    headers = {"Content-Type": "application/json"}
+    if signature is not None:
+        headers["X-ZEvent-Signature"] = signature
+    url = f"{world.http.url}/zalo/webhook"
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, data=body, headers=headers) as r,
+    ):
+        return r.status
+
+
+async def test_signature_refused_or_accepted_and_redeliveries_answered_once(
+    world: ZaloWorld,
+) -> None:
+    lan = await world.person()
+    await onboard(lan)
+    await lan.drain()
+    event = text_event(world, lan.user_id, "/trogiup", "7000000000000000001")
+    body, mac = signed(world, event)
+    assert await post(world, body, None) == 401
+    assert await post(world, body, "mac=" + "0" * 64) == 401
+    assert await post(world, body, mac.replace("mac=", "")[:-1] + "0") == 401
+    tampered = body.replace(b"/trogiup", b"/xoadulieu")
+    assert await post(world, tampered, mac) == 401
+    stale = dict(event, timestamp=str(int(world.clock.now().timestamp() * 1000) - 3 * 3600_000))
+    assert await post(world, *signed(world, stale)) == 403
+    assert await lan.drain(0.3) == []
+    assert await post(world, body, mac) == 200
+    assert await post(world, body, mac.removeprefix("mac=")) == 200  # redelivered
+    await world.idle()
+    answers = await lan.drain(0.3)
+    assert len([m for m in answers if "/baocao" in m.text]) == 1
+
+
+async def test_a_crash_between_the_200_and_the_answer_loses_nothing(world: ZaloWorld) -> None:
+    lan = await world.person()
+    await onboard(lan)
+    await lan.drain()
+    assert world.channel is not None
+    world.channel.inbox.submit = lambda event_id: None  # type: ignore[method-assign]
+    await lan.say("/trogiup")  # stored and acknowledged, then the process dies
+    assert await lan.drain(0.3) == []
+    await world.crash()
+    await world.start()
+    assert "/baocao" in (await lan.expect("/baocao")).text
+
+
+async def test_forged_and_replayed_payloads_are_refused(world: ZaloWorld) -> None:
+    lan = await world.person()
+    consent = await lan.expect("Thông báo về dữ liệu cá nhân")
+    payload = next(b.payload for b in consent.buttons if b.title == "Tôi đồng ý")
+    mallory = await world.person("Kẻ Gian")
+    await mallory.drain()
+    await mallory.say(str(payload))  # another person's payload, typed
+    assert "cũ" in (await mallory.expect("cũ")).text
+    tag, _, data = str(payload).partition("~")
+    await lan.say(f"{'0' * len(tag)}~{data}")  # a forged tag
+    await lan.expect("cũ")
+    await lan.press("Tôi đồng ý")
+    await lan.expect("Bạn là ai?")
+    await lan.say(str(payload))  # the same press again: an older step
+    await lan.expect("câu hỏi trước")
+    assert world.services is not None
+    assert await world.services.people.people.get("zalo", mallory.user_id) is None
+
+
+# ------------------------------------------------------------------ tokens and errors
+
+
+async def test_token_expiry_mid_dialog_and_rotation(world: ZaloWorld) -> None:
+    lan = await world.person()
+    await lan.expect("Thông báo về dữ liệu cá nhân")
+    before = (await world.control.stats())["refreshes"]
+    await world.control.expire_tokens()
+    await lan.press("Tôi đồng ý")
+    await lan.expect("Bạn là ai?")
+    assert (await world.control.stats())["refreshes"] == before + 1
+    stored = await world.db.fetch_one("SELECT refresh_token FROM zalo_tokens")
+    assert stored is not None and "refresh" not in stored[0]  # ciphertext only
+    await world.restart()  # the rotated pair is used after a restart
+    await lan.press("Giáo viên / nhân viên")
+    await lan.expect("trường hoặc đơn vị nào")
+
+
+async def test_a_dead_refresh_token_keeps_messages_and_alerts_the_office(
+    world: ZaloWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    lan = await world.person()
+    await lan.expect("Thông báo về dữ liệu cá nhân")
+    await world.control.revoke_refresh_tokens()
+    await world.control.expire_tokens()
+    with caplog.at_level(logging.WARNING):
+        await lan.press("Tôi đồng ý")
+        await world.idle()
+
+        async def alerted() -> bool:
+            rows = await world.db.fetch_all(
+                "SELECT count(*) FROM outbox WHERE kind = 'zalo_admin_alert'"
+            )
+            return bool(rows[0][0])
+
+        await wait_for(alerted)
+    kept = await world.db.fetch_all(
+        "SELECT state FROM outbox WHERE kind = 'zalo_answer' AND channel = 'zalo'"
+    )
+    assert kept and all(state == "pending" for (state,) in kept)
+    assert "ANTQ_ZALO_REFRESH_TOKEN" in caplog.text
+    assert "ANTQ_ZALO_REFRESH_TOKEN" in await office_texts(world)
+
+
+@pytest.mark.parametrize(
+    ("code", "outcome", "seconds"),
+    [
+        (-230, OutsideWindow, None),
+        (-232, OutsideWindow, None),
+        (-211, OutsideWindow, 3600.0),
+        (-218, OutsideWindow, 3600.0),
+        (-32, RetryLater, 60.0),
+        (-213, PermanentFailure, None),
+        (-217, Blocked, None),
+        (-210, PermanentFailure, None),
+    ],
+)
+async def test_each_error_code_has_its_outcome_and_unsubscribes_nobody(
+    world: ZaloWorld, code: int, outcome: type[DeliveryError], seconds: float | None
+) -> None:
+    lan = await world.person()
+    await onboard(lan)
+    await lan.drain()
+    assert world.channel is not None and world.channel.transport is not None
+    await world.control.fail_next("message_cs", code)
+    token = CURRENT_KIND.set("reporter_update")
+    try:
+        with pytest.raises(outcome) as caught:
+            await world.channel.transport.deliver(lan.user_id, OutgoingMessage(text="Xin chào"))
+    finally:
+        CURRENT_KIND.reset(token)
+    if seconds is not None:
+        assert getattr(caught.value, "seconds", None) == seconds
+    assert world.services is not None
+    person = await world.services.people.people.get("zalo", lan.user_id)
+    assert person is not None and person.subscribed
+
+
+async def test_night_rule_for_promotions_and_a_template_for_a_non_follower(
+    tmp_path: Path, bundle: Content
+) -> None:
+    async for world in open_zalo_world(tmp_path, bundle, zalo_templates="reporter_update=778899"):
+        lan = await world.person()
+        await onboard(lan)
+        await lan.drain()
+        assert world.channel is not None and world.channel.transport is not None
+        transport = world.channel.transport
+        await world.advance(13 * 3600)  # 22:00 local
+        token = CURRENT_KIND.set("outreach")
+        try:
+            with pytest.raises(OutsideWindow) as caught:
+                await transport.deliver(lan.user_id, OutgoingMessage(text="Tuần này"))
+        finally:
+            CURRENT_KIND.reset(token)
+        assert caught.value.seconds == pytest.approx(8 * 3600 + 5 * 60)
+        await world.advance(8 * 86400)  # past the 7-day window: the configured template
+        token = CURRENT_KIND.set("reporter_update")
+        try:
+            await transport.deliver(lan.user_id, OutgoingMessage(text="Tin báo đã xử lý"))
+        finally:
+            CURRENT_KIND.reset(token)
+        last = (await lan.user.messages())[-1]
+        assert last.via == "template" and last.template_id == "778899"
+
+
+async def test_a_status_update_outside_the_window_waits_for_the_next_message(
+    world: ZaloWorld,
+) -> None:
+    lan = await world.person()
+    await onboard(lan)
+    await lan.drain()
+    code = await submit_report(lan)
+    await lan.drain()
+    assert world.services is not None
+    await world.advance(3 * 86400)  # 48 h - 7 d: a status update may be billed
+    await world.services.desk.reply(code, Staff("staff:hoa"), "Đã tiếp nhận, đang xác minh.")
+    billed = await lan.expect("đang xác minh")
+    assert billed.billed
+    await world.advance(8 * 86400)  # past 7 days: it waits for the person
+    await world.services.desk.reply(code, Staff("staff:hoa"), "Vụ việc đã được xử lý xong.")
+
+    async def waiting() -> bool:
+        rows = await world.db.fetch_all(
+            "SELECT last_error FROM outbox WHERE kind = 'reporter_update' AND state = 'pending'"
+        )
+        return bool(rows) and rows[0][0] == "zalo_window"
+
+    await wait_for(waiting)
+    assert await lan.drain(0.3) == []
+    await lan.say("xin chào")
+    messages = await lan.drain(1.0)
+    assert any("xử lý xong" in m.text for m in messages)
+
+
+async def test_every_message_the_fake_received_fits_zalo(world: ZaloWorld) -> None:
+    lan = await world.person()
+    await onboard(lan)
+    await lan.drain()
+    await submit_report(lan)
+    await lan.say("tuần này")
+    await lan.say("/luutru")
+    await lan.drain(0.5)
+    for person in world.fake.state.people.values():
+        for message in person.messages:
+            text = str(message.get("text") or "")
+            buttons = message.get("buttons", [])
+            assert len(buttons) <= 5
+            assert utf16_len(text) <= 2000
+            if buttons:
+                assert text.strip()
+                assert all(str(b["title"]).strip() and b["payload"] for b in buttons)

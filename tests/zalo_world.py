@@ -12,6 +12,7 @@ from typing import Any
 from bot.kernel.clock import ManualClock
 from bot.kernel.config import Settings
 from bot.kernel.services import Services
+from bot.kernel.startup import quiet_libraries
 from content import Content
 from handlers.http import HttpServer, build_http_app
 from handlers.zalo.channel import ZaloChannel
@@ -59,9 +60,10 @@ class ZaloWorld:
             "zalo_oa_id": config.oa_id,
         }
         values.update(self.extra)
-        return Settings(_env_file=None, **values)
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
-    async def start(self, *, recover: bool = True) -> None:
+    async def start(self) -> None:
+        quiet_libraries()  # the logging set-up of `antq run`
         settings = self.settings()
         self.services = await Services.open(settings, self.bundle, self.clock)
         self.channel = ZaloChannel(self.services, ZaloSettings.from_app(settings))
@@ -98,6 +100,14 @@ class ZaloWorld:
 
     async def person(self, name: str = "Nguyễn Thị Lan", follow: bool = True) -> Person:
         user = await self.control.create_person(name, follow=follow)
+        return Person(user, self)
+
+    async def stranger(self, name: str = "Nguyễn Văn Bình") -> Person:
+        """A follower whose `follow` the bot never received (they followed before it ran)."""
+        assert self.http is not None
+        await self.control.set_webhook(None)
+        user = await self.control.create_person(name, follow=True)
+        await self.control.set_webhook(f"{self.http.url}/zalo/webhook")
         return Person(user, self)
 
     async def idle(self) -> None:

@@ -54,7 +54,7 @@ from storage.zalo import InteractionRepository, ZaloEventRepository, ZaloTokenRe
 log = logging.getLogger(__name__)
 
 # Dialogs during which the person's Zalo id must not be kept anywhere.
-ANONYMOUS_DIALOGS = frozenset({"tip", "followup_tip", "lookup_passphrase"})
+ANONYMOUS_DIALOGS = frozenset({"tip", "followup_tip", "lookup_passphrase", "receipt"})
 TOKEN_CHECK_EVERY = 3600.0
 EVENT_PURGE_EVERY = 86400.0
 EVENTS_KEPT = timedelta(days=2)  # past Zalo's last redelivery (about 2 h): dedupe keys may go
