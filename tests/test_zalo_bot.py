@@ -15,7 +15,9 @@ from typing import Any
 
 import aiohttp
 import pytest
+from pydantic import SecretStr
 
+from bot.app import TRANSPORT_KEY
 from bot.chat.ref import Staff
 from bot.deadlines.service import Scope
 from bot.kernel.outbox import (
@@ -27,12 +29,17 @@ from bot.kernel.outbox import (
     RetryLater,
 )
 from content import Content
+from handlers.http import HttpServer, build_http_app
+from handlers.zalo.channel import ZaloChannel
 from handlers.zalo.render import utf16_len
+from handlers.zalo.settings import ZaloSettings
 from handlers.zalo.transport import CURRENT_KIND
-from sandbox.zalo import sign
+from sandbox.telegram.client import BotMessage
+from sandbox.zalo import ZaloSandboxClient, ZaloSandboxServer, sign
 from sandbox.zalo.client import OaMessage
 from sandbox.zalo.media import has_gps
-from tests.conftest import UNITS
+from sandbox.zalo.models import SimClock
+from tests.conftest import CLERK_ID, OFFICE_CHAT_ID, UNITS, Harness, free_port
 from tests.zalo_world import PUBLIC_URL, START, Person, ZaloWorld, open_zalo_world
 
 
@@ -588,3 +595,57 @@ async def test_every_message_the_fake_received_fits_zalo(world: ZaloWorld) -> No
             if buttons:
                 assert text.strip()
                 assert all(str(b["title"]).strip() and b["payload"] for b in buttons)
+
+
+# ------------------------------------------------------------------ both channels at once
+
+
+async def test_telegram_and_zalo_in_one_process(harness: Harness) -> None:
+    """A Zalo teacher's report with a photo reaches the Telegram office group (the photo
+    uploaded from the bot's own store); a Telegram person is answered at the same time."""
+    clerk = await harness.client.create_user("Hoa", user_id=CLERK_ID, username="hoa_vp")
+    await harness.client.create_group("Văn phòng Sở", [clerk], chat_id=OFFICE_CHAT_ID)
+    services = harness.services
+    assert services is not None and harness.app is not None
+    fake = ZaloSandboxServer(clock=SimClock(START.timestamp()))
+    await fake.start()
+    control = ZaloSandboxClient(fake.url)
+    port = free_port()
+    try:
+        grant = await control.grant()
+        config = fake.config
+        zalo_settings = ZaloSettings(
+            app_id=config.app_id,
+            app_secret=SecretStr(config.app_secret),
+            oa_secret_key=SecretStr(config.oa_secret_key),
+            refresh_token=SecretStr(grant["refresh_token"]),
+            api_base_url=fake.url,
+            oauth_base_url=fake.url,
+            oa_id=config.oa_id,
+        )
+        channel = ZaloChannel(services, zalo_settings)
+        harness.app.bot_data[TRANSPORT_KEY].resolve_file = channel.media.get
+        http = HttpServer(build_http_app([channel.mount]), "127.0.0.1", port)
+        await channel.start()
+        await http.start()
+        await control.set_webhook(f"{http.url}/zalo/webhook")
+        try:
+            lan = Person(await control.create_person("Nguyễn Thị Lan"), None)  # type: ignore[arg-type]
+            tg = await harness.user("Minh")
+            await tg.send("/start")
+            await onboard(lan)
+            assert "Thông báo về dữ liệu cá nhân" in " ".join(
+                m.text or "" for m in await tg.replies(2)
+            )
+            code = await submit_report(lan)
+            seen: list[BotMessage] = []
+            while not any(m.kind == "photo" for m in seen):
+                seen.append(await clerk.next_reply(8, chat_id=OFFICE_CHAT_ID))
+            assert any(code in (m.text or m.caption or "") for m in seen)
+            assert services.senders["zalo"] is channel.sender and services.sender is not None
+        finally:
+            await http.stop()
+            await channel.stop()
+    finally:
+        await control.close()
+        await fake.stop()
