@@ -42,6 +42,7 @@ from benchmarks.dialog_throughput import (  # noqa: E402
     Phase,
     Target,
     ms,
+    print_log_summary,
     print_phase,
     run_phase,
     start_target,
@@ -101,6 +102,13 @@ async def zwalk(user: ZaloSimUser, steps: Sequence[ZStep], timeout: float) -> li
             result.ms = (time.perf_counter() - t0) * 1000
         except NoMessageError:
             result.error = f"timeout ({timeout:g} s) at step {len(results)}"
+            if os.environ.get("ZALO_BENCH_DEBUG"):
+                seen = await user.messages()
+                print(
+                    f"DEBUG step {len(results)}: "
+                    + " | ".join(f"{m.text[:40]!r} {m.titles}" for m in seen[-6:]),
+                    flush=True,
+                )
         except (ZaloSandboxError, aiohttp.ClientError) as exc:
             result.error = f"control API error ({type(exc).__name__})"
         if result.error is not None:
@@ -183,6 +191,17 @@ async def run_zalo(args: argparse.Namespace, procs: Procs, tmp: Path) -> dict[st
         finally:
             procs.stop(bot, timeout=2.0)
             procs.stop(fake)
+            print_log_summary(bot)
+            if args.show_log:
+                print(bot.stderr()[-4000:])
+    import sqlite3
+
+    with sqlite3.connect(tmp / "zalo.db") as conn:
+        pending = conn.execute(
+            "SELECT count(*) FROM zalo_webhook_events WHERE processed_at IS NULL"
+        ).fetchone()[0]
+        stored = conn.execute("SELECT count(*) FROM zalo_webhook_events").fetchone()[0]
+    print(f"  events stored {stored}, not processed {pending}")
     results = [r for walk in walks for r in walk]
     ok = [r.ms for r in results if r.ms is not None and r.error is None]
     errors: dict[str, int] = {}
@@ -282,6 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--step-timeout", type=float, default=30.0)
     parser.add_argument("--burst-limit", type=float, default=120.0)
+    parser.add_argument("--show-log", action="store_true", help="the Zalo bot's log at the end")
     return parser
 
 

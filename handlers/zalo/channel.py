@@ -70,7 +70,7 @@ class ZaloChannel:
         settings: ZaloSettings,
         *,
         media_folder: Path | None = None,
-        concurrency: int = 64,
+        concurrency: int = 16,
     ) -> None:
         self.services = services
         self.settings = settings
@@ -102,6 +102,7 @@ class ZaloChannel:
         self._jobs: list[asyncio.Task[None]] = []
         self._last_alert: datetime | None = None
         self.answered = 0
+        self.stop_grace = 5.0  # seconds the queued events get to finish at a stop
 
     # ---------------------------------------------------------------- start and stop
 
@@ -149,7 +150,7 @@ class ZaloChannel:
             with contextlib.suppress(asyncio.CancelledError):
                 await job
         self._jobs = []
-        await self.inbox.stop()
+        await self.inbox.stop(grace=self.stop_grace)
         if self.sender is not None:
             await self.sender.stop()
             self.services.senders.pop(CHANNEL, None)
@@ -234,19 +235,20 @@ class ZaloChannel:
 
     # --------------------------------------------------------------------- events in
 
-    async def process(self, event_id: int) -> None:
-        """The inbox's callback: one stored event, answered."""
+    async def process(self, event_id: int) -> bool:
+        """The inbox's callback: one stored event, answered; True once marked processed."""
         event = await self.inbox.load(event_id)
         if event is None:
-            return
+            return False
         user_id = _person(event)
         if user_id is None or user_id == self.settings.oa_id:
-            return  # unfollow, submitted info, echoes: nothing to answer
+            return False  # unfollow, submitted info, echoes: nothing to answer
         chat = ChatRef(CHANNEL, user_id)
         async with self.services.conversations.lock(chat):
-            await self._handle(chat, event)
+            await self._handle(chat, event, event_id)
+        return True
 
-    async def _handle(self, chat: ChatRef, event: ZaloEvent) -> None:
+    async def _handle(self, chat: ChatRef, event: ZaloEvent, event_id: int) -> None:
         conversations = self.services.conversations
         before = await conversations.current(chat)
         incoming: Incoming | None
@@ -269,10 +271,9 @@ class ZaloChannel:
         messages: list[ZaloMessage] = []
         if after is not None and _anonymous(after) and not _anonymous(before):
             messages += self._tip_notice()
-        if not anonymous:
-            await self._interacted(chat, event)
         messages += self._render(chat, replies)
         await self._send(chat, messages, replies, keep=not anonymous)
+        await self._done(chat, event, event_id, record=not anonymous)
 
     async def _incoming(self, chat: ChatRef, event: ZaloEvent) -> Incoming | None:
         if isinstance(event, ZaloText):
@@ -325,13 +326,17 @@ class ZaloChannel:
     async def _answer_with_inbound(self, chat: ChatRef, incoming: Incoming) -> list[Reply]:
         return (await self.inbound.handle(chat, incoming)).replies
 
-    async def _interacted(self, chat: ChatRef, event: ZaloEvent) -> None:
-        """Zalo's window opens again; what waited for the person is due now, oldest first."""
-        at = getattr(event, "at", None) or self.clock.now()
-        at = min(at, self.clock.now())
+    async def _done(self, chat: ChatRef, event: ZaloEvent, event_id: int, *, record: bool) -> None:
+        """One transaction after the answer: the event is processed and, unless a tip is open,
+        Zalo's window opens again and what waited for the person is due now, oldest first."""
+        now = self.clock.now()
+        at = min(getattr(event, "at", None) or now, now)
+        woken = 0
         async with self.services.db.transaction() as tx:
-            await self.interactions.record(tx, CHANNEL, chat.chat_id, at)
-            woken = await self.services.outbox.repo.wake_chat(tx, CHANNEL, chat.chat_id)
+            if record:
+                await self.interactions.record(tx, CHANNEL, chat.chat_id, at)
+                woken = await self.services.outbox.repo.wake_chat(tx, CHANNEL, chat.chat_id)
+            await self.events.mark_processed_in(tx, event_id, now)
         if woken and self.sender is not None:
             self.sender.notify()
 

@@ -44,7 +44,7 @@ from storage.zalo import ZaloEventRepository
 log = logging.getLogger(__name__)
 
 JSON = dict[str, Any]
-Callback = Callable[[int], Awaitable[None]]
+Callback = Callable[[int], Awaitable[bool | None]]  # True: it marked the event processed itself
 
 # --------------------------------------------------------------------------- events
 
@@ -278,7 +278,11 @@ class EventInbox:
         self._slots = asyncio.Semaphore(max(1, concurrency))
         self._loaded: dict[int, ZaloEvent | None] = {}
 
-    def submit(self, event_id: int) -> None:
+    def submit(self, event_id: int, event: ZaloEvent | None = None) -> None:
+        """Queue a stored event; the webhook hands over the parsed event with it, so it is not
+        read back (the reading connection may still be on a snapshot from before the insert)."""
+        if event is not None:
+            self._loaded[event_id] = event
         self._queue.put_nowait(event_id)
         if self._worker is None or self._worker.done():
             self._worker = asyncio.get_running_loop().create_task(self._work())
@@ -293,7 +297,7 @@ class EventInbox:
     async def load(self, event_id: int) -> ZaloEvent | None:
         if event_id in self._loaded:
             return self._loaded.pop(event_id)
-        stored = await self.repo.get(event_id)
+        stored = await self.repo.get_current(event_id)
         if stored is None or stored.processed_at is not None:
             return None
         return parse_event(json.loads(self.cipher.decrypt(stored.payload)), self.oa_id)
@@ -330,8 +334,8 @@ class EventInbox:
 
     async def _run(self, event_id: int) -> None:
         try:
-            await self.callback(event_id)
-            await self.repo.mark_processed(event_id, self.clock.now())
+            if not await self.callback(event_id):
+                await self.repo.mark_processed(event_id, self.clock.now())
         except asyncio.CancelledError:
             raise
         except Exception:  # kept for recover(); the log names no person
@@ -344,8 +348,12 @@ class EventInbox:
         """Wait until every queued event was handed to the callback."""
         await self._queue.join()
 
-    async def stop(self) -> None:
-        """Stop working; what was queued stays in the database for `recover()`."""
+    async def stop(self, grace: float = 0.0) -> None:
+        """Stop working, after up to `grace` seconds for what is queued; what was not handled
+        stays in the database for `recover()`."""
+        if grace > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._queue.join(), grace)
         worker, self._worker = self._worker, None
         tasks = [t for t in (worker, *self._lane_tasks.values()) if t is not None]
         for task in tasks:
@@ -408,7 +416,7 @@ def make_webhook_route(
         key = dedupe_key(payload, cipher)
         event_id = await repo.add(key, clock.now(), cipher.encrypt(raw.decode("utf-8")))
         if event_id is not None:
-            inbox.submit(event_id)
+            inbox.submit(event_id, event)
         return web.Response(status=200)
 
     return handle
