@@ -67,8 +67,8 @@ class ZStep:
 
 ZALO_ONBOARDING = (
     ZStep("follow", "", "Tôi đồng ý"),
-    ZStep("press", "Tôi đồng ý", "Giáo viên / nhân viên"),
-    ZStep("press", "Giáo viên / nhân viên", "trường hoặc đơn vị nào"),
+    ZStep("press", "Tôi đồng ý", "Giáo viên, nhân viên"),
+    ZStep("press", "Giáo viên, nhân viên", "trường hoặc đơn vị nào"),
     ZStep("send", "nguyen du", "Trường Tiểu học Nguyễn Du"),
     ZStep("press", "Trường Tiểu học Nguyễn Du", "Có, gửi cho tôi"),
     ZStep("press", "Có, gửi cho tôi", "Đã lưu thông tin"),

@@ -32,13 +32,12 @@ async def serve(settings: Settings, bundle: Content) -> None:
     Telegram when ANTQ_BOT_TOKEN is set, Zalo when ANTQ_ZALO_APP_ID is set, both in one process;
     the HTTP server (ANTQ_HTTP_LISTEN) always runs: Zalo's webhook and the web pages.
     """
-    from bot.app import StartupError, start_jobs, stop_jobs
+    from bot.app import StartupError
     from handlers.http import HttpServer, build_http_app
 
     services = await open_services_or_exit(settings, bundle, Clock(settings.tz))
     telegram_app = None
     zalo = None
-    jobs: list[asyncio.Task[None]] = []
     if settings.telegram_enabled:
         from bot.app import build_application
 
@@ -64,8 +63,7 @@ async def serve(settings: Settings, bundle: Content) -> None:
             from bot.app import start_bot
 
             await start_bot(telegram_app, services)
-        else:
-            jobs = start_jobs(services)
+        services.scheduler.start()  # the core's ticks, whichever channels run (idempotent)
         if zalo is not None:
             await zalo.start()
         await server.start()
@@ -78,13 +76,14 @@ async def serve(settings: Settings, bundle: Content) -> None:
         print(bundle.texts.get(exc.text_key, **exc.params), file=sys.stderr)
         raise SystemExit(1) from None
     except OSError as exc:  # e.g. the HTTP port is taken
-        print(bundle.texts.get("cli.http_failed", listen=settings.http_listen, detail=str(exc)))
+        text = bundle.texts.raw("cli.http_failed", listen=settings.http_listen, detail=str(exc))
+        print(text, file=sys.stderr)
         raise SystemExit(EXIT_CONFIG) from None
     finally:
         await server.stop()
         if zalo is not None:
             await zalo.stop()
-        await stop_jobs(jobs)
+        services.scheduler.shutdown()
         if telegram_app is not None:
             from bot.app import stop_bot
 
@@ -216,6 +215,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     target = Path(args.file)
     if target.suffix.lower() != ".xlsx":
         target = target.with_suffix(".xlsx")
+    folder = target.parent
+    if not folder.is_dir():  # checked first: the workbook writer would fail half-way
+        detail = f"{folder}: {texts.raw('export.no_folder')}"
+        print(texts.raw("export.cli_failed", detail=detail), file=sys.stderr)
+        return EXIT_CONFIG
 
     async def run() -> int:
         services = await open_services_or_exit(settings, bundle, Clock(settings.tz))

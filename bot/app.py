@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext._utils import webhookhandler
+from tornado.httpserver import HTTPServer
 
 import handlers.telegram as handlers
 from bot.kernel.config import Mode, Settings
@@ -26,24 +27,26 @@ from storage.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
 
-REANNOUNCE_EVERY = timedelta(minutes=5)
-OUTREACH_EVERY = timedelta(minutes=1)
-REMINDERS_EVERY = timedelta(minutes=1)
-RETENTION_EVERY = timedelta(days=1)  # a daily purge; idempotent, so a restart may run it again
 PROGRESS_EVERY = timedelta(seconds=10)  # the office group takes 20 messages a minute
 TRANSPORT_KEY = "outbox_transport"
+REQUESTS_KEY = "http_requests"
+WEBHOOK_MAX_BODY = 1 << 20  # an update is a few KB; Telegram's largest are far below 1 MB
 
 
 def build_application(services: Services) -> Application:
     """A ready-to-start Application with every handler registered and the outbox sender."""
     settings = services.settings
+    requests = [
+        AiohttpRequest(connection_pool_size=64, media_timeout=120.0),
+        AiohttpRequest(connection_pool_size=2),
+    ]
     app = (
         ApplicationBuilder()
         .token(settings.bot_token.get_secret_value())
         .base_url(f"{settings.api_base_url}/bot")
         .base_file_url(f"{settings.api_base_url}/file/bot")
-        .request(AiohttpRequest(connection_pool_size=64, media_timeout=120.0))
-        .get_updates_request(AiohttpRequest(connection_pool_size=2))
+        .request(requests[0])
+        .get_updates_request(requests[1])
         .concurrent_updates(settings.concurrent_updates)
         # Replies to a person who is waiting are not paced to the broadcast limit (the outbox
         # paces everything proactive); groups keep Telegram's 20 a minute; a 429 is retried.
@@ -51,9 +54,10 @@ def build_application(services: Services) -> Application:
         .build()
     )
     app.bot_data[SERVICES_KEY] = services
+    app.bot_data[REQUESTS_KEY] = requests
     transport = TelegramTransport(make_outbox_bot(settings))
     app.bot_data[TRANSPORT_KEY] = transport
-    services.sender = _sender(services, transport)
+    services.senders[CHANNEL] = _sender(services, transport)
     services.conversations.sanitizer = TelegramSanitizer(app.bot, services.content.texts)
     handlers.register(app, settings)
     return app
@@ -82,28 +86,6 @@ def _sender(services: Services, transport: TelegramTransport) -> OutboxSender:
     )
 
 
-async def _reannounce(context: ContextTypes.DEFAULT_TYPE) -> None:
-    services: Services = context.application.bot_data[SERVICES_KEY]
-    await services.desk.reannounce_unclaimed()
-
-
-async def _outreach(context: ContextTypes.DEFAULT_TYPE) -> None:
-    services: Services = context.application.bot_data[SERVICES_KEY]
-    await services.outreach.tick()
-
-
-async def _reminders(context: ContextTypes.DEFAULT_TYPE) -> None:
-    services: Services = context.application.bot_data[SERVICES_KEY]
-    await services.reminders.tick()
-
-
-async def _retention(context: ContextTypes.DEFAULT_TYPE) -> None:
-    services: Services = context.application.bot_data[SERVICES_KEY]
-    erased = await services.retention.purge()
-    if erased:
-        log.info("retention: the content of %d closed reports was erased", erased)
-
-
 class StartupError(Exception):
     """The bot cannot reach or use the Bot API; `text_key` words it for the person installing."""
 
@@ -120,26 +102,16 @@ async def start_bot(app: Application, services: Services) -> None:
         await app.initialize()
         await handlers.publish_commands(app, services)
     except InvalidToken:
+        await _release_requests(app)
         raise StartupError("cli.bad_token", api=api) from None
     except NetworkError as exc:
+        await _release_requests(app)
         raise StartupError("cli.unreachable", api=api, detail=type(exc).__name__) from None
     await app.bot_data[TRANSPORT_KEY].start()
-    assert services.sender is not None
-    services.sender.start()
+    services.senders[CHANNEL].start()
     await app.start()
-    if app.job_queue is not None:
-        app.job_queue.run_repeating(
-            _reannounce, interval=REANNOUNCE_EVERY, first=timedelta(seconds=30), name="reannounce"
-        )
-        app.job_queue.run_repeating(
-            _outreach, interval=OUTREACH_EVERY, first=timedelta(seconds=5), name="outreach"
-        )
-        app.job_queue.run_repeating(
-            _reminders, interval=REMINDERS_EVERY, first=timedelta(seconds=5), name="reminders"
-        )
-        app.job_queue.run_repeating(
-            _retention, interval=RETENTION_EVERY, first=timedelta(minutes=2), name="retention"
-        )
+    services.scheduler.start()  # the core's ticks; idempotent when another channel started them
+    if app.job_queue is not None:  # Telegram's own: redrawing the progress message in place
         app.job_queue.run_repeating(
             announcements.progress_job,
             interval=PROGRESS_EVERY,
@@ -149,6 +121,12 @@ async def start_bot(app: Application, services: Services) -> None:
     await _start_receiving(app, services.settings)
 
 
+async def _release_requests(app: Application) -> None:
+    """Close the HTTP sessions of an application whose start failed (shutdown() skips them)."""
+    requests: list[AiohttpRequest] = app.bot_data.get(REQUESTS_KEY, [])
+    await asyncio.gather(*(request.shutdown() for request in requests), return_exceptions=True)
+
+
 async def stop_bot(app: Application) -> None:
     """Stop receiving, let running handlers finish, flush the outbox, release connections."""
     if app.updater is not None and app.updater.running:
@@ -156,17 +134,32 @@ async def stop_bot(app: Application) -> None:
     if app.running:
         await app.stop()
     services: Services | None = app.bot_data.get(SERVICES_KEY)
-    if services is not None and services.sender is not None:
-        await services.sender.stop()
+    if services is not None:
+        services.scheduler.shutdown()
+        sender = services.senders.pop(CHANNEL, None)
+        if sender is not None:
+            await sender.stop()
     transport: TelegramTransport | None = app.bot_data.get(TRANSPORT_KEY)
     if transport is not None:
         await transport.stop()
     await app.shutdown()
 
 
+class _BoundedHTTPServer(HTTPServer):
+    """Tornado's server with a small body limit: a longer POST is refused from its headers.
+
+    Its default of 100 MB is buffered in full before the secret is even checked.
+    """
+
+    def initialize(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["max_body_size"] = WEBHOOK_MAX_BODY
+        super().initialize(*args, **kwargs)
+
+
 async def _start_receiving(app: Application, settings: Settings) -> None:
     assert app.updater is not None
     if settings.mode is Mode.WEBHOOK:
+        webhookhandler.HTTPServer = _BoundedHTTPServer  # type: ignore[misc]
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
         url_path = (settings.webhook_url or "").split("://", 1)[-1].partition("/")[2]
         await app.updater.start_webhook(
@@ -181,42 +174,3 @@ async def _start_receiving(app: Application, settings: Settings) -> None:
         await app.updater.start_polling(
             poll_interval=0.0, timeout=10, allowed_updates=Update.ALL_TYPES
         )
-
-
-async def _repeat(
-    name: str, every: timedelta, first: timedelta, job: Callable[[], Awaitable[object]]
-) -> None:
-    await asyncio.sleep(first.total_seconds())
-    while True:
-        try:
-            await job()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # a job's failure is logged and the job runs again next time
-            log.error("job %s failed: %s", name, type(exc).__name__)
-        await asyncio.sleep(every.total_seconds())
-
-
-def start_jobs(services: Services) -> list[asyncio.Task[None]]:
-    """The periodic jobs when Telegram (whose JobQueue runs them otherwise) is not running."""
-
-    async def retention() -> None:
-        erased = await services.retention.purge()
-        if erased:
-            log.info("retention: the content of %d closed reports was erased", erased)
-
-    jobs: list[tuple[str, timedelta, timedelta, Callable[[], Awaitable[object]]]] = [
-        ("reannounce", REANNOUNCE_EVERY, timedelta(seconds=30), services.desk.reannounce_unclaimed),
-        ("outreach", OUTREACH_EVERY, timedelta(seconds=5), services.outreach.tick),
-        ("reminders", REMINDERS_EVERY, timedelta(seconds=5), services.reminders.tick),
-        ("retention", RETENTION_EVERY, timedelta(minutes=2), retention),
-    ]
-    return [asyncio.create_task(_repeat(*job), name=f"job-{job[0]}") for job in jobs]
-
-
-async def stop_jobs(tasks: list[asyncio.Task[None]]) -> None:
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -9,8 +9,10 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from content.corpus import text_channels
 from content.outreach_schema import OutreachItem, load_outreach
 from content.schema import DialogSpec
+from content.style import wording_problems, zalo_problems
 from content.texts import ContentError, Texts
 
 CONTENT_DIR = Path(__file__).parent
@@ -116,6 +118,16 @@ def load(directory: Path = CONTENT_DIR, language: str = "vi") -> Content:
     if len(categories) != len(category_list):
         raise ContentError("categories.yaml: category codes must be unique")
     outreach = load_outreach(directory / "outreach")
+    problems = [
+        f"{key}: {problem}"
+        for key in texts
+        for problem in [
+            *wording_problems(texts.template(key)),
+            *(zalo_problems(texts.template(key)) if "zalo" in text_channels(texts, key) else []),
+        ]
+    ]
+    if problems:
+        raise ContentError(f"texts/{language}.yaml: {'; '.join(problems)}")
     return Content(
         texts=texts, dialogs=dialogs, commands=commands, categories=categories, outreach=outreach
     )

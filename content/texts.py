@@ -12,6 +12,8 @@ from typing import Any
 import yaml
 
 TEXTS_DIR = Path(__file__).parent / "texts"
+CHANNELS = ("telegram", "zalo", "web")
+VARIANT = "@"  # `notice@zalo` is the Zalo variant of `notice`; the plain key always exists
 
 
 class ContentError(Exception):
@@ -43,6 +45,7 @@ class Texts:
 
     def __init__(self, templates: Mapping[str, str]) -> None:
         self._templates = dict(templates)
+        check_variants(self._templates)
 
     @classmethod
     def load(cls, language: str = "vi", directory: Path = TEXTS_DIR) -> Texts:
@@ -75,20 +78,59 @@ class Texts:
         """These texts plus some more (tests and add-ons)."""
         return Texts({**self._templates, **extra})
 
-    def template(self, key: str) -> str:
+    def template(self, key: str, channel: str | None = None) -> str:
+        """The template for key; on a channel, its `key@channel` variant when there is one."""
+        if channel is not None:
+            variant = self._templates.get(f"{key}{VARIANT}{channel}")
+            if variant is not None:
+                return variant
         try:
             return self._templates[key]
         except KeyError:
             raise ContentError(f"text key not found: {key}") from None
 
-    def get(self, key: str, **params: object) -> str:
+    def get(self, key: str, channel: str | None = None, **params: object) -> str:
         """The text for key, each parameter HTML-escaped (a person's words are never markup)."""
         safe = {name: html.escape(str(value), quote=False) for name, value in params.items()}
-        return self.template(key).format_map(safe)
+        return self.template(key, channel).format_map(safe)
 
-    def raw(self, key: str, **params: object) -> str:
+    def raw(self, key: str, channel: str | None = None, **params: object) -> str:
         """The text for key with parameters as they are: for button labels, which are plain."""
-        return self.template(key).format_map({k: str(v) for k, v in params.items()})
+        return self.template(key, channel).format_map({k: str(v) for k, v in params.items()})
+
+    def variants(self, key: str) -> dict[str, str]:
+        """The channels that have their own variant of key, and that variant's template."""
+        return {
+            channel: self._templates[f"{key}{VARIANT}{channel}"]
+            for channel in CHANNELS
+            if f"{key}{VARIANT}{channel}" in self._templates
+        }
+
+
+def split_variant(key: str) -> tuple[str, str | None]:
+    """('privacy.notice', 'zalo') for 'privacy.notice@zalo'; (key, None) for a plain key."""
+    base, sep, channel = key.partition(VARIANT)
+    return (base, channel) if sep else (key, None)
+
+
+def check_variants(templates: Mapping[str, str]) -> None:
+    """Each `key@channel` names a known channel, has a plain key, and the same placeholders."""
+    problems = []
+    for key, text in templates.items():
+        base, channel = split_variant(key)
+        if channel is None:
+            continue
+        if channel not in CHANNELS:
+            problems.append(f"{key}: unknown channel {channel!r}; known: {', '.join(CHANNELS)}")
+        elif base not in templates:
+            problems.append(f"{key}: a channel variant needs the plain key {base}")
+        elif placeholders(text) != placeholders(templates[base]):
+            problems.append(
+                f"{key}: placeholders {sorted(placeholders(text))} differ from "
+                f"{base}'s {sorted(placeholders(templates[base]))}"
+            )
+    if problems:
+        raise ContentError("; ".join(problems))
 
 
 def fold(text: str) -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -89,6 +90,8 @@ class Database:
     async def open(cls, path: Path | str) -> Database:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():  # people's data: owner-only (SQLite gives its -wal and -shm the same)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         writer = await _connect(path)
         db = cls(writer, writer, path)
         try:
@@ -133,15 +136,31 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
-        """BEGIN IMMEDIATE ... COMMIT; rolled back if the block raises. Only one at a time."""
+        """BEGIN IMMEDIATE ... COMMIT; rolled back if the block raises or COMMIT fails.
+
+        Only one at a time. What the block registered with `Transaction.after_commit` runs
+        only once COMMIT succeeded, still under the write lock (so the next transaction sees it).
+        """
         async with self._write_lock:
             await self._conn.execute("BEGIN IMMEDIATE")
+            tx = Transaction(self._conn)
             try:
-                yield Transaction(self._conn)
+                yield tx
+                await self._conn.execute("COMMIT")
             except BaseException:
-                await self._conn.execute("ROLLBACK")
+                await self._rollback()
                 raise
-            await self._conn.execute("COMMIT")
+            for hook in tx.hooks:
+                hook()
+
+    async def _rollback(self) -> None:
+        """Undo the open transaction; a failed COMMIT may already have ended it."""
+        if not self._conn.in_transaction:
+            return
+        try:
+            await self._conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            log.exception("rollback failed")
 
     async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         async with self._reader.execute(sql, tuple(params)) as cursor:
@@ -157,6 +176,11 @@ class Transaction:
 
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._conn = connection
+        self.hooks: list[Callable[[], None]] = []
+
+    def after_commit(self, hook: Callable[[], None]) -> None:
+        """Run `hook` once this transaction has committed; never if it is rolled back."""
+        self.hooks.append(hook)
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         """Run one statement; returns the number of rows changed."""

@@ -69,6 +69,14 @@ class OutreachRepository:
         )
         return added
 
+    async def pushed_to(self, week: date, audience: str, person_id: int) -> bool:
+        """Whether the week's push was queued for this person (see plan_push's dedupe key)."""
+        row = await self.db.fetch_one(
+            "SELECT 1 FROM outbox WHERE dedupe_key = ?",
+            [f"outreach:{week.isoformat()}:{audience}:{person_id}"],
+        )
+        return row is not None
+
     async def confirm(
         self, tx: Transaction, unit_code: str, week: date, person_id: int, now: datetime
     ) -> bool:

@@ -31,11 +31,20 @@ class UnitRepository:
         row = await self.db.fetch_one("SELECT COUNT(*) FROM units")
         return int(row[0]) if row else 0
 
-    async def search(self, query: str | None, offset: int, limit: int) -> tuple[list[Unit], int]:
-        """Units whose name contains every word of query (accents and case ignored), by name."""
+    async def search(
+        self, query: str | None, offset: int, limit: int, exclude_kinds: Sequence[str] = ()
+    ) -> tuple[list[Unit], int]:
+        """Units whose name contains every word of query (accents and case ignored), by name.
+
+        exclude_kinds: unit kinds (as written in the list) left out, e.g. the Department's offices.
+        """
         words = fold(query).split() if query else []
-        where = " AND ".join("name_folded LIKE ? ESCAPE '\\'" for _ in words) or "1"
-        params = [f"%{_escape_like(word)}%" for word in words]
+        conditions = ["name_folded LIKE ? ESCAPE '\\'" for _ in words]
+        params: list[object] = [f"%{_escape_like(word)}%" for word in words]
+        if exclude_kinds:
+            conditions.append(f"kind NOT IN ({','.join('?' for _ in exclude_kinds)})")
+            params.extend(exclude_kinds)
+        where = " AND ".join(conditions) or "1"
         total_row = await self.db.fetch_one(f"SELECT COUNT(*) FROM units WHERE {where}", params)
         rows = await self.db.fetch_all(
             f"SELECT code, name, kind, area FROM units WHERE {where} "

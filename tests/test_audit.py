@@ -58,7 +58,7 @@ async def test_every_office_action_is_recorded_without_personal_content(
 
     invitation = await services.invitations.issue_one("THPT-DX01", CLERK, "antq_bot")
     assert invitation.buttons
-    invitation_id = int(invitation.buttons[0][0].data.split(":")[-1])
+    invitation_id = int(invitation.buttons[0].data.split(":")[-1])
     await services.invitations.revoke(invitation_id, CLERK)
 
     deadlines = services.deadlines

@@ -95,3 +95,35 @@ def test_unquoted_yes_key_is_refused(tmp_path):
 def test_parameters_are_escaped_but_templates_keep_their_markup():
     texts = Texts({"k": "<b>{name}</b>"})
     assert texts.get("k", name="<script>&") == "<b>&lt;script&gt;&amp;</b>"
+
+
+def test_a_channel_variant_is_used_on_its_channel_and_the_plain_key_elsewhere():
+    texts = Texts({"k": "Chung {name}", "k@zalo": "Zalo {name}", "k@telegram": "Telegram {name}"})
+    assert texts.get("k", name="x") == "Chung x"
+    assert texts.get("k", channel=None, name="x") == "Chung x"
+    assert texts.get("k", channel="zalo", name="<x>") == "Zalo &lt;x&gt;"
+    assert texts.raw("k", channel="telegram", name="<x>") == "Telegram <x>"
+    assert texts.template("k", "web") == "Chung {name}"
+    assert texts.variants("k") == {"telegram": "Telegram {name}", "zalo": "Zalo {name}"}
+
+
+@pytest.mark.parametrize(
+    ("templates", "problem"),
+    [
+        ({"k": "A {x}", "k@zalo": "B {y}"}, "placeholders"),
+        ({"k@zalo": "B"}, "needs the plain key"),
+        ({"k": "A", "k@sms": "B"}, "unknown channel"),
+    ],
+)
+def test_a_bad_channel_variant_is_refused(templates, problem):
+    with pytest.raises(ContentError, match=problem):
+        Texts(templates)
+
+
+def test_variants_in_a_yaml_file_are_sibling_keys(tmp_path):
+    (tmp_path / "vi.yaml").write_text(
+        "privacy:\n  notice: Chung\n  notice@zalo: Zalo\n", encoding="utf-8"
+    )
+    texts = Texts.load("vi", tmp_path)
+    assert texts.get("privacy.notice", channel="zalo") == "Zalo"
+    assert texts.get("privacy.notice", channel="web") == "Chung"

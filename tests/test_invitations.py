@@ -48,12 +48,12 @@ async def accept(user: SimUser, code: str, unit: str) -> None:
     welcome, consent = await user.replies(2)
     assert f"thủ trưởng đơn vị {unit}" in welcome.text
     assert f"Xác nhận thủ trưởng đơn vị: {unit}" in consent.text
-    assert "Nghị định 13/2023/NĐ-CP" in consent.text
+    assert "Luật Bảo vệ dữ liệu cá nhân năm 2025" in consent.text
     await user.press("Tôi xác nhận")
     assert "bài tuyên truyền hằng tuần" in (await user.next_reply()).text
     await user.press("Không, cảm ơn")
     done, help_text = await user.replies(2)
-    assert f"Đã ghi nhận bạn là thủ trưởng đơn vị {unit}" in done.text
+    assert f"Đã ghi nhận thầy/cô là thủ trưởng đơn vị {unit}" in done.text
     assert "Đã hoàn thành" in help_text.text
 
 
@@ -138,7 +138,7 @@ async def test_onboarding_no_longer_offers_the_head_role_but_a_head_keeps_it(
     await newcomer.replies(2)
     await newcomer.press("Tôi đồng ý")
     role = await newcomer.next_reply()
-    assert role.labels == ["Giáo viên / nhân viên", "Phụ huynh học sinh", "« Quay lại"]
+    assert role.labels == ["Giáo viên, nhân viên", "Phụ huynh học sinh", "« Quay lại"]
     assert "đường liên kết mời" in role.text
     code, _ = await invite(clerk, "THCS-TP01")
     await newcomer.send(f"/start {code}")  # a half-done onboarding gives way to the link
@@ -152,7 +152,7 @@ async def test_onboarding_no_longer_offers_the_head_role_but_a_head_keeps_it(
     await newcomer.press("Tôi đồng ý")
     offered = await newcomer.next_reply()
     assert offered.labels[:3] == [
-        "Giáo viên / nhân viên",
+        "Giáo viên, nhân viên",
         "Phụ huynh học sinh",
         "Thủ trưởng đơn vị",
     ]

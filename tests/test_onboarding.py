@@ -11,7 +11,7 @@ from sandbox.telegram.client import BotMessage
 from tests.conftest import Harness
 
 CONSENT = "Tôi đồng ý"
-TEACHER = "Giáo viên / nhân viên"
+TEACHER = "Giáo viên, nhân viên"
 
 
 async def stored_person(h: Harness, user: SimUser):
@@ -31,10 +31,10 @@ async def start_until_unit(user: SimUser) -> BotMessage:
     await user.send("/start")
     welcome, consent = await user.replies(2)
     assert "Toàn dân bảo vệ an ninh Tổ quốc" in welcome.text
-    assert "Nghị định 13/2023/NĐ-CP" in consent.text
+    assert "Luật Bảo vệ dữ liệu cá nhân năm 2025" in consent.text
     await user.press(CONSENT)
     role = await user.next_reply()
-    assert "Bạn là ai?" in role.text
+    assert "Bạn đăng ký với vai trò nào?" in role.text
     await user.press(TEACHER)
     unit = await user.next_reply()
     assert "trường hoặc đơn vị nào" in unit.text
@@ -87,7 +87,7 @@ async def test_declining_consent_stores_nothing(harness: Harness):
     await user.replies(2)
     await user.press("Không đồng ý")
     declined = await user.next_reply()
-    assert "không lưu thông tin nào" in declined.text
+    assert "không lưu thông tin đăng ký nào" in declined.text
     assert await stored_person(harness, user) is None
     assert await open_dialog(harness, user) is None
 
@@ -173,7 +173,8 @@ async def test_sticker_voice_and_photo_where_a_choice_is_expected(harness: Harne
     for send in (user.send_sticker, user.send_voice, user.send_photo):
         await send()
         reply = await user.next_reply()
-        assert "Vui lòng chọn một nút" in reply.text and "Bạn là ai?" in reply.text
+        assert "Vui lòng chọn một nút" in reply.text
+        assert "Bạn đăng ký với vai trò nào?" in reply.text
     await user.press(TEACHER)
     assert "trường hoặc đơn vị nào" in (await user.next_reply()).text
 
@@ -197,7 +198,7 @@ async def test_old_button_forged_data_and_double_press(harness: Harness):
     role_prompt = await user.next_reply()
     await user.press_data(consent.message_id, consent.buttons[0][0].data)  # pressed again
     again = await user.next_reply()
-    assert "câu hỏi trước" in again.text and "Bạn là ai?" in again.text
+    assert "câu hỏi trước" in again.text and "Bạn đăng ký với vai trò nào?" in again.text
     await user.press_data(role_prompt.message_id, "d:999:o1")
     assert "câu hỏi trước" in (await user.next_reply()).text
     await user.press_data(role_prompt.message_id, "not-a-dialog-button")
@@ -218,12 +219,35 @@ async def test_a_command_in_the_middle_of_a_dialog_repeats_the_question(harness:
     assert (await open_dialog(harness, user)).step == "unit"
 
 
+async def test_text_from_someone_new_greets_and_offers_onboarding(harness: Harness):
+    user = await harness.user()
+    await user.send("xin chào")
+    welcome, consent = await user.replies(2)
+    assert "Toàn dân bảo vệ an ninh Tổ quốc" in welcome.text
+    assert consent.labels[:2] == [CONSENT, "Không đồng ý"]
+    assert (await open_dialog(harness, user)).dialog == "onboarding"
+
+
 async def test_text_without_a_dialog_points_to_help(harness: Harness):
     user = await harness.user()
+    await start_until_unit(user)
+    await finish_from_unit(user)
     await user.send("xin chào")
     assert "/trogiup" in (await user.next_reply()).text
     await user.send("/lenhla")
     assert "chưa hiểu lệnh" in (await user.next_reply()).text
+
+
+async def test_commands_can_be_typed_without_the_slash(harness: Harness):
+    user = await harness.user()
+    await start_until_unit(user)
+    await finish_from_unit(user)
+    await user.send("Tra cứu")
+    lookup = await user.next_reply()
+    assert (await open_dialog(harness, user)).dialog == "lookup", lookup.text
+    await user.send("hủy")
+    assert "Đã hủy" in (await user.next_reply()).text
+    assert await open_dialog(harness, user) is None
 
 
 async def test_a_failure_is_explained_and_nothing_entered_is_lost(

@@ -81,7 +81,9 @@ async def submit_report(user: SimUser) -> str:
 
 async def submit_tip(user: SimUser) -> tuple[str, str]:
     opening = await walk_to_evidence(user, "/togiac")
-    assert "không</b> lưu" in opening[1].html and "Telegram biết" in opening[1].text
+    assert (
+        "không</b> lưu" in opening[1].html and "Telegram biết tài khoản nào nhắn" in opening[1].text
+    )
     await user.press("Bỏ qua")
     summary = await user.next_reply()
     assert "Liên hệ" not in summary.text and "Điện thoại" not in summary.text

@@ -53,8 +53,8 @@ async def onboard(lan: Person, unit_search: str = "nguyen du") -> None:
     consent = await lan.expect("Thông báo về dữ liệu cá nhân")
     assert "Zalo" in consent.text and "Telegram" not in consent.text
     await lan.press("Tôi đồng ý")
-    await lan.expect("Bạn là ai?")
-    await lan.press("Giáo viên / nhân viên")
+    await lan.expect("Giáo viên, nhân viên")
+    await lan.press("Giáo viên, nhân viên")
     await lan.expect("trường hoặc đơn vị nào")
     await lan.say(unit_search)
     await lan.expect("Trường Tiểu học Nguyễn Du")
@@ -266,6 +266,7 @@ async def test_anonymous_tip_on_zalo_warns_first_and_leaves_no_zalo_id(
         await world.idle()
     notice = opening[0]
     assert "Zalo biết tài khoản Zalo nào nhắn tin" in notice.text
+    assert any("không ẩn danh hoàn toàn" in m.text for m in opening[1:])  # tip.intro@zalo
     assert [(b.type, b.payload) for b in notice.buttons] == [
         ("oa.open.url", {"url": f"{PUBLIC_URL}/togiac"})
     ]
@@ -432,12 +433,12 @@ async def test_forged_and_replayed_payloads_are_refused(world: ZaloWorld) -> Non
     mallory = await world.person("Kẻ Gian")
     await mallory.drain()
     await mallory.say(str(payload))  # another person's payload, typed
-    assert "cũ" in (await mallory.expect("cũ")).text
-    tag, _, data = str(payload).partition("~")
-    await lan.say(f"{'0' * len(tag)}~{data}")  # a forged tag
-    await lan.expect("cũ")
+    await mallory.expect("không còn hiệu lực")
+    version, data, mac = str(payload).split(".")
+    await lan.say(f"{version}.{data}.{'0' * len(mac)}")  # a forged seal
+    await lan.expect("không còn hiệu lực")
     await lan.press("Tôi đồng ý")
-    await lan.expect("Bạn là ai?")
+    await lan.expect("Giáo viên, nhân viên")
     await lan.say(str(payload))  # the same press again: an older step
     await lan.expect("câu hỏi trước")
     assert world.services is not None
@@ -453,12 +454,12 @@ async def test_token_expiry_mid_dialog_and_rotation(world: ZaloWorld) -> None:
     before = (await world.control.stats())["refreshes"]
     await world.control.expire_tokens()
     await lan.press("Tôi đồng ý")
-    await lan.expect("Bạn là ai?")
+    await lan.expect("Giáo viên, nhân viên")
     assert (await world.control.stats())["refreshes"] == before + 1
     stored = await world.db.fetch_one("SELECT refresh_token FROM zalo_tokens")
     assert stored is not None and "refresh" not in stored[0]  # ciphertext only
     await world.restart()  # the rotated pair is used after a restart
-    await lan.press("Giáo viên / nhân viên")
+    await lan.press("Giáo viên, nhân viên")
     await lan.expect("trường hoặc đơn vị nào")
 
 

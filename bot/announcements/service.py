@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.chat.buttons import ButtonFamily
 from bot.chat.ref import Staff
-from bot.dialogs.engine import Button, Reply
+from bot.chat.reply import Button, Reply, laid_out
 from bot.kernel.clock import Clock
+from bot.kernel.hygiene import parse_id
 from bot.kernel.outbox import PRIORITY_REMINDER, OutgoingMessage
 from content.texts import Texts
 from storage.announcements import Announcement, AnnouncementRepository
@@ -28,6 +31,7 @@ AUDIENCES: dict[str, tuple[str, ...]] = {
 ALL_AREAS = "all"
 AREAS_PER_PAGE = 8
 MAX_TEXT = 3500
+CAPTION_MAX = 1024  # Telegram's limit for a photo's caption, as it counts (UTF-16, no markup)
 
 
 @dataclass
@@ -41,15 +45,16 @@ class Outcome:
     replies: list[Reply] = field(default_factory=list)
 
 
+ANNOUNCEMENT_BUTTON = ButtonFamily("a", int, str, str, purpose="a step of an announcement")
+
+
 def button(announcement_id: int, action: str, arg: str = "") -> str:
-    return f"{PREFIX}:{announcement_id}:{action}:{arg}"
+    return ANNOUNCEMENT_BUTTON(announcement_id, action, arg)
 
 
 def parse_button(data: str | None) -> tuple[int, str, str] | None:
-    parts = (data or "").split(":")
-    if len(parts) != 4 or parts[0] != PREFIX or not parts[1].isdigit():
-        return None
-    return int(parts[1]), parts[2], parts[3]
+    parsed = ANNOUNCEMENT_BUTTON.parse(data)
+    return (parsed[0], parsed[1], parsed[2]) if parsed else None
 
 
 class AnnouncementService:
@@ -90,6 +95,11 @@ class AnnouncementService:
             return Reply(self.texts.get("announce.empty"))
         if len(text) > MAX_TEXT:
             return Reply(self.texts.get("announce.too_long", length=len(text), max=MAX_TEXT))
+        room = self._caption_room()
+        if photo is not None and _telegram_length(text.strip()) > room:
+            # the header comes on top of what the clerk typed: refused now, not at every send
+            length = _telegram_length(text.strip())
+            return Reply(self.texts.get("announce.caption_too_long", length=length, max=room))
         announcement_id = await self.repo.create(
             created_by=staff.actor,
             chat_id=chat_id,
@@ -106,7 +116,7 @@ class AnnouncementService:
             for name in AUDIENCES
         ]
         rows.append([Button(self.texts.raw("announce.cancel"), button(announcement_id, "x"))])
-        return Reply(self.texts.get("announce.choose_audience", id=announcement_id), rows)
+        return Reply(self.texts.get("announce.choose_audience", id=announcement_id), laid_out(rows))
 
     async def press(
         self, announcement_id: int, action: str, arg: str, staff: Staff | None = None
@@ -123,14 +133,15 @@ class AnnouncementService:
         if action == "r" and arg in AUDIENCES:
             await self.repo.set_audience(announcement_id, arg, None)
             return Outcome(redraw=await self._area_choice(announcement_id, 0))
-        if action == "zp" and arg.isdigit():
-            return Outcome(redraw=await self._area_choice(announcement_id, int(arg)))
+        page = parse_id(arg)
+        if action == "zp" and page is not None:
+            return Outcome(redraw=await self._area_choice(announcement_id, page))
         if action == "z" and announcement.audience:
             areas = await self.repo.areas()
             if arg == ALL_AREAS:
                 area = None
-            elif arg.isdigit() and int(arg) < len(areas):
-                area = areas[int(arg)]
+            elif page is not None and page < len(areas):
+                area = areas[page]
             else:
                 return Outcome(self.texts.get("announce.unknown"))
             await self.repo.set_audience(announcement_id, announcement.audience, area)
@@ -172,7 +183,7 @@ class AnnouncementService:
         if paging:
             rows.append(paging)
         rows.append([Button(self.texts.raw("announce.cancel"), button(announcement_id, "x"))])
-        return Reply(self.texts.get("announce.choose_area", id=announcement_id), rows)
+        return Reply(self.texts.get("announce.choose_area", id=announcement_id), laid_out(rows))
 
     async def _preview(self, announcement_id: int) -> Reply:
         announcement = await self.repo.get(announcement_id)
@@ -188,7 +199,7 @@ class AnnouncementService:
         text = f"{summary}\n\n{self._message(announcement).text}"
         send = Button(self.texts.raw("announce.send", count=count), button(announcement_id, "ok"))
         cancel = Button(self.texts.raw("announce.cancel"), button(announcement_id, "x"))
-        return Reply(text, [[send], [cancel]])
+        return Reply(text, laid_out([[send], [cancel]]))
 
     # ------------------------------------------------------------------------------ sending
 
@@ -216,6 +227,12 @@ class AnnouncementService:
         self.notify()
         done = Reply(self.texts.get("announce.confirmed", id=announcement.id, count=count))
         return Outcome(redraw=done, progress=await self.progress_view(announcement.id))
+
+    def _caption_room(self) -> int:
+        """How much of a photo's caption is left for the clerk's text after the header."""
+        org = html.escape(self.org_name)
+        header = self.texts.raw("announce.message", org=org, text="")
+        return CAPTION_MAX - _telegram_length(html.unescape(re.sub(r"<[^>]*>", "", header)))
 
     def _message(self, announcement: Announcement) -> OutgoingMessage:
         text = self.texts.raw(
@@ -250,7 +267,7 @@ class AnnouncementService:
             assert announcement is not None
         if announcement.state == "sending":
             stop = Button(self.texts.raw("announce.stop"), button(announcement_id, "stop"))
-            return Reply(self.texts.get("announce.progress", **figures), [[stop]])
+            return Reply(self.texts.get("announce.progress", **figures), [stop])
         key = (
             "announce.report_cancelled" if announcement.state == "cancelled" else "announce.report"
         )
@@ -275,3 +292,8 @@ class AnnouncementService:
 
     async def sending(self) -> list[Announcement]:
         return await self.repo.in_state("sending")
+
+
+def _telegram_length(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji may count two)."""
+    return len(text.encode("utf-16-le")) // 2

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
-
-ButtonGroup = Literal["main", "option", "nav"]
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True)
 class Button:
     """A button: its label (plain text) and the data it sends back when pressed.
 
-    `group` tells a channel that lays buttons out in rows which ones belong together: the main
-    choice of a question ("main", e.g. Gửi / Hủy), its options, and navigation (Quay lại, Bỏ qua,
-    pages). Channels without rows ignore it; the order of the list is the order people read.
+    `row` is a layout hint for channels that show buttons in rows (Telegram): consecutive buttons
+    with the same row share it; None is a row of its own. Channels without rows ignore it; the
+    order of the list is the order in which people read the buttons.
     """
 
     label: str
     data: str
-    group: ButtonGroup = "option"
+    row: int | None = None
 
 
 @dataclass(frozen=True)
@@ -28,8 +25,26 @@ class Reply:
 
     text: str
     buttons: list[Button] = field(default_factory=list)
-    columns: int = 1  # how many options a channel with rows may put side by side
 
     def with_lead(self, lead: str) -> Reply:
         """The same message with a line in front (a problem, an explanation)."""
-        return Reply(f"{lead}\n\n{self.text}", self.buttons, self.columns)
+        return Reply(f"{lead}\n\n{self.text}", self.buttons)
+
+
+def laid_out(rows: list[list[Button]]) -> list[Button]:
+    """A flat list from rows, each button keeping its row as the layout hint."""
+    return [replace(button, row=number) for number, row in enumerate(rows) for button in row]
+
+
+def in_rows(buttons: list[Button], max_per_row: int = 8) -> list[list[Button]]:
+    """The rows a channel with rows shows: consecutive buttons of one row hint together."""
+    rows: list[list[Button]] = []
+    previous: int | None = None
+    for button in buttons:
+        joins = rows and button.row is not None and button.row == previous
+        if joins and len(rows[-1]) < max_per_row:
+            rows[-1].append(button)
+        else:
+            rows.append([button])
+        previous = button.row
+    return rows

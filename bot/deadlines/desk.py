@@ -6,7 +6,9 @@ import asyncio
 import html
 from dataclasses import dataclass, field
 
+from bot.chat.buttons import ButtonFamily
 from bot.chat.ref import Staff
+from bot.chat.reply import Button, Reply, laid_out
 from bot.deadlines.progress_export import DeadlineSheet, progress_workbook
 from bot.deadlines.reminder_plan import PlanError, Schedule, format_plan, parse_plan
 from bot.deadlines.service import (
@@ -17,9 +19,9 @@ from bot.deadlines.service import (
     parse_title,
     split_codes,
 )
-from bot.dialogs.engine import Button, Reply
 from bot.kernel.clock import Clock, format_local
 from bot.kernel.crypto import Cipher
+from bot.kernel.hygiene import parse_id
 from content.texts import Texts
 from storage.deadlines import Deadline, DeadlineRepository
 
@@ -32,15 +34,16 @@ WIZARD = ("title", "description", "due", "units")
 PROMPTS = {"t": "title", "m": "description", "due": "due", "r": "reminders", "ul": "units"}
 
 
+DEADLINE_BUTTON = ButtonFamily(PREFIX, int, str, str, purpose="the deadline card and its steps")
+
+
 def button(deadline_id: int, action: str, arg: str = "") -> str:
-    return f"{PREFIX}:{deadline_id}:{action}:{arg}"
+    return DEADLINE_BUTTON(deadline_id, action, arg)
 
 
 def parse_button(data: str | None) -> tuple[int, str, str] | None:
-    parts = (data or "").split(":")
-    if len(parts) != 4 or parts[0] != PREFIX or not parts[1].isdigit():
-        return None
-    return int(parts[1]), parts[2], parts[3]
+    parsed = DEADLINE_BUTTON.parse(data)
+    return (parsed[0], parsed[1], parsed[2]) if parsed else None
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,7 @@ class DeadlineDesk:
                 )
             rows.append([Button(label[:60], button(deadline.id, "v"))])
         key = "deadline.desk.menu" if deadlines else "deadline.desk.menu_empty"
-        return Reply(t.get(key), rows)
+        return Reply(t.get(key), laid_out(rows))
 
     async def show(self, deadline_id: int) -> Reply:
         deadline = await self.repo.get(deadline_id)
@@ -148,7 +151,7 @@ class DeadlineDesk:
                 parts.append(t.raw("deadline.plan.slot", moment=moment, days=slot.days_left))
         return ", ".join(parts) or t.raw("deadline.plan.none")
 
-    def _card_buttons(self, deadline: Deadline) -> list[list[Button]]:
+    def _card_buttons(self, deadline: Deadline) -> list[Button]:
         if deadline.state not in ("draft", "open"):
             return []
         t = self.texts
@@ -176,7 +179,7 @@ class DeadlineDesk:
                     Button(t.raw("deadline.button.cancel"), button(d, "x")),
                 ]
             )
-        return rows
+        return laid_out(rows)
 
     # --------------------------------------------------------------------------- buttons
 
@@ -198,7 +201,7 @@ class DeadlineDesk:
         if action == "u":
             return DeskOutcome(redraw=await self._scope_choice(deadline))
         if action in ("uk", "uz"):
-            page = int(arg) if arg.isdigit() else 0
+            page = parse_id(arg) or 0
             return DeskOutcome(redraw=await self._values(deadline, action, page))
         if action in ("ua", "uks", "uzs"):
             return await self._choose_scope(deadline, action, arg, staff)
@@ -221,7 +224,7 @@ class DeadlineDesk:
                 [Button(t.raw("dialog.back"), button(deadline.id, "v"))],
             ]
             text = t.get("deadline.desk.confirm_cancel", id=deadline.id, title=deadline.title)
-            return DeskOutcome(redraw=Reply(text, confirm))
+            return DeskOutcome(redraw=Reply(text, laid_out(confirm)))
         if action == "xx":
             await self.service.cancel(deadline.id, staff.actor)
             return await self._redrawn(deadline.id, "deadline.desk.cancelled")
@@ -247,7 +250,9 @@ class DeadlineDesk:
         ]
         if deadline.scope is not None:
             rows.append([Button(t.raw("dialog.back"), button(d, "v"))])
-        return Reply(t.get("deadline.desk.choose_scope", id=d, title=deadline.title), rows)
+        return Reply(
+            t.get("deadline.desk.choose_scope", id=d, title=deadline.title), laid_out(rows)
+        )
 
     async def _values(self, deadline: Deadline, action: str, page: int) -> Reply:
         t = self.texts
@@ -272,7 +277,7 @@ class DeadlineDesk:
         if paging:
             rows.append(paging)
         rows.append([Button(t.raw("dialog.back"), button(deadline.id, "u"))])
-        return Reply(t.get(f"deadline.desk.choose_{column}", id=deadline.id), rows)
+        return Reply(t.get(f"deadline.desk.choose_{column}", id=deadline.id), laid_out(rows))
 
     async def _choose_scope(
         self, deadline: Deadline, action: str, arg: str, staff: Staff
@@ -281,9 +286,10 @@ class DeadlineDesk:
             scope = Scope("all")
         else:
             values = await self.repo.distinct("kind" if action == "uks" else "area")
-            if not arg.isdigit() or int(arg) >= len(values):
+            index = parse_id(arg)
+            if index is None or index >= len(values):
                 return DeskOutcome(self.texts.get("deadline.desk.unknown"))
-            scope = Scope("kind" if action == "uks" else "area", values[int(arg)])
+            scope = Scope("kind" if action == "uks" else "area", values[index])
         updated = await self.service.update(deadline.id, scope=scope, actor=staff.actor)
         if updated is None:
             return DeskOutcome(self.texts.get("deadline.desk.ended"))

@@ -14,6 +14,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from bot.kernel.clock import format_local
+from bot.kernel.hygiene import xml_safe
 from content.texts import Texts
 from storage.deadlines import Deadline, Progress, UnitStatus
 
@@ -27,7 +28,7 @@ class DeadlineSheet:
 
 def text_cell(sheet: Any, value: str, bold: bool = False) -> WriteOnlyCell:
     """A cell that is text whatever it starts with: '=...' written by a person is no formula."""
-    cell = WriteOnlyCell(sheet, value=value)
+    cell = WriteOnlyCell(sheet, value=xml_safe(value))  # a control character breaks the file
     cell.data_type = "s"
     if bold:
         cell.font = Font(bold=True)

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
+from bot.chat.buttons import ButtonFamily
 from bot.chat.ref import ChatRef
+from bot.chat.reply import Button, Reply
 from bot.deadlines.reminder_plan import Schedule, Slot, parse_plan
 from bot.dialogs.conversation import Finish
-from bot.dialogs.engine import Button, Reply
 from bot.kernel.clock import Clock, QuietHours, format_local
 from bot.kernel.config import Settings
 from bot.kernel.crypto import Cipher
@@ -32,24 +33,28 @@ ANSWER_KIND = "deadline_answer"
 DIGEST_NAMES = 40
 
 
+HEAD_BUTTON = ButtonFamily(HEAD_PREFIX, int, str, purpose="done or help under a reminder")
+QUESTION_BUTTON = ButtonFamily(QUESTION_PREFIX, int, purpose="answer a head's question")
+
+
 def head_button(deadline_id: int, action: str) -> str:
-    return f"{HEAD_PREFIX}:{deadline_id}:{action}"
+    return HEAD_BUTTON(deadline_id, action)
 
 
 def parse_head_button(data: str | None) -> tuple[int, str] | None:
-    parts = (data or "").split(":")
-    if len(parts) != 3 or parts[0] != HEAD_PREFIX or not parts[1].isdigit():
+    parsed = HEAD_BUTTON.parse(data)
+    if parsed is None or parsed[1] not in ("done", "help"):
         return None
-    if parts[2] not in ("done", "help"):
-        return None
-    return int(parts[1]), parts[2]
+    return parsed[0], parsed[1]
+
+
+def question_button(question_id: int) -> str:
+    return QUESTION_BUTTON(question_id)
 
 
 def parse_question_button(data: str | None) -> int | None:
-    parts = (data or "").split(":")
-    if len(parts) != 2 or parts[0] != QUESTION_PREFIX or not parts[1].isdigit():
-        return None
-    return int(parts[1])
+    parsed = QUESTION_BUTTON.parse(data)
+    return parsed[0] if parsed else None
 
 
 @dataclass
@@ -163,10 +168,8 @@ class ReminderService:
                 left = t.raw("deadline.left.days", days=slot.days_left)
             text = t.raw("deadline.reminder.before", left=left, **params)
         buttons = [
-            [
-                Button(t.raw("deadline.button.done"), head_button(deadline.id, "done")),
-                Button(t.raw("deadline.button.help"), head_button(deadline.id, "help")),
-            ]
+            Button(t.raw("deadline.button.done"), head_button(deadline.id, "done"), 0),
+            Button(t.raw("deadline.button.help"), head_button(deadline.id, "help"), 0),
         ]
         return OutgoingMessage.from_reply(Reply(text, buttons))
 
@@ -363,7 +366,7 @@ class ReminderService:
             question=answers["question"],
         )
         label = self.texts.raw("deadline.help.answer_button")
-        buttons = [[Button(label, f"{QUESTION_PREFIX}:{question_id}")]]
+        buttons = [Button(label, question_button(question_id))]
         await self._to_office(
             tx, deadline_id, OutgoingMessage.from_reply(Reply(text, buttons)), PRIORITY_INTERACTIVE
         )

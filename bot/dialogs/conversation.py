@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.chat.ref import ChatRef
-from bot.dialogs.engine import Attachment, DialogEngine, DialogState, Incoming, Reply, StepResult
+from bot.chat.reply import Reply
+from bot.dialogs.engine import Attachment, DialogEngine, DialogState, Incoming, StepResult
 from bot.kernel.clock import Clock
 from content.schema import AttachmentsStep
 from content.texts import Texts
@@ -40,8 +41,9 @@ def _same(text: str) -> str:
 @dataclass
 class Answer:
     replies: list[Reply] = field(default_factory=list)
-    notice: str | None = None  # short toast for a button press
+    notice: str | None = None  # short feedback on a button press: a toast, or a message
     advanced: bool = False  # the dialog moved on (or ended), so older buttons are stale
+    alert: bool = False  # the notice matters: a channel with toasts shows it as an alert
 
 
 class Conversations:
@@ -57,6 +59,7 @@ class Conversations:
         unseal: Callable[[str], str] = _same,
         pseudonym: Callable[[str], str] = _same,
         after_commit: Callable[[], None] | None = None,
+        former_pseudonyms: Callable[[str], list[str]] | None = None,
     ) -> None:
         self.db = db
         self.engine = engine
@@ -68,6 +71,7 @@ class Conversations:
         self.unseal = unseal
         self.pseudonym = pseudonym  # open dialogs are filed under this, not under the chat id
         self.after_commit = after_commit
+        self.former_pseudonyms = former_pseudonyms  # after a key rotation: where rows were
         self.sanitizer: Sanitizer | None = None  # set by the channel that can fetch files
         self._locks: weakref.WeakValueDictionary[ChatRef, asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -83,16 +87,39 @@ class Conversations:
 
     async def current(self, chat: ChatRef) -> DialogState | None:
         raw = await self.states.get(self._owner(chat))
+        if raw is None:
+            raw = await self._refile(chat)
         return DialogState.model_validate_json(self.unseal(raw)) if raw else None
 
     def _owner(self, chat: ChatRef) -> str:
         return self.pseudonym(f"{chat.channel}:{chat.chat_id}")
 
+    def _former_owners(self, chat: ChatRef) -> list[str]:
+        if self.former_pseudonyms is None:
+            return []
+        return self.former_pseudonyms(f"{chat.channel}:{chat.chat_id}")
+
+    async def _refile(self, chat: ChatRef) -> str | None:
+        """A dialog filed under an older key's pseudonym (the data key was rotated), moved to
+        the current one; None if there is none."""
+        for former in self._former_owners(chat):
+            raw = await self.states.get(former)
+            if raw is None:
+                continue
+            state = DialogState.model_validate_json(self.unseal(raw))
+            async with self.db.transaction() as tx:
+                await self.states.put(tx, self._owner(chat), state.dialog, raw, self.clock.now())
+                await self.states.delete(tx, former)
+            return raw
+        return None
+
     async def begin(
         self, chat: ChatRef, dialog_id: str, context: Mapping[str, str] | None = None
     ) -> Answer:
         """Start a dialog, replacing any open one."""
-        result = await self.engine.start(dialog_id, context)
+        await self._refile(chat)  # so that one kept under an older key is replaced, not orphaned
+        # the channel goes into the dialog's context: texts with a variant per channel use it
+        result = await self.engine.start(dialog_id, {**(context or {}), "channel": chat.channel})
         return await self._settle(chat, dialog_id, result)
 
     async def handle(self, chat: ChatRef, incoming: Incoming) -> Answer | None:
@@ -122,6 +149,7 @@ class Conversations:
 
     async def cancel(self, chat: ChatRef) -> bool:
         """Close the open dialog without storing what it collected; False if there was none."""
+        await self.current(chat)  # one kept under an older key's pseudonym is closed too
         async with self.db.transaction() as tx:
             existed = await self.states.get_in(tx, self._owner(chat)) is not None
             await self.states.delete(tx, self._owner(chat))

@@ -10,6 +10,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from bot.chat.buttons import ButtonFamily
+from bot.chat.reply import Button, Reply
+from bot.kernel.hygiene import clean_input, visible_length
 from content.schema import (
     AttachmentsStep,
     ChoiceStep,
@@ -45,18 +48,7 @@ class Incoming(BaseModel):
     latitude: float | None = None
     longitude: float | None = None
     phone: str | None = None
-
-
-@dataclass(frozen=True)
-class Button:
-    label: str
-    data: str
-
-
-@dataclass(frozen=True)
-class Reply:
-    text: str
-    buttons: list[list[Button]] = field(default_factory=list)
+    context_text: str | None = None  # for a button: the text of the message it was under
 
 
 class DialogState(BaseModel):
@@ -100,17 +92,20 @@ OptionSource = Callable[[str | None, int, int], Awaitable[OptionPage]]
 
 # ------------------------------------------------------------------------- button payloads
 
-PAYLOAD_PREFIX = "d"
+DIALOG_BUTTON = ButtonFamily("d", int, str, purpose="a step of a dialog: its seq and the action")
 _PAYLOAD = re.compile(r"^d:(\d{1,9}):([a-z])(\d{0,3})$")
 
 
 def payload(seq: int, action: str, index: int | None = None) -> str:
-    return f"{PAYLOAD_PREFIX}:{seq}:{action}{'' if index is None else index}"
+    return DIALOG_BUTTON(seq, f"{action}{'' if index is None else index}")
 
 
 def is_dialog_payload(data: str | None) -> bool:
-    return bool(data) and data.startswith(f"{PAYLOAD_PREFIX}:")
+    return ButtonFamily.of(data) is DIALOG_BUTTON
 
+
+MAIN_ROW, PAGE_ROW, NAV_ROW = -1, 9_999, 10_000  # layout hints: rows of a channel with rows
+TYPED_ACTIONS = frozenset("bsfyxtvnp")  # actions with words in content (dialog.typed.<action>)
 
 # Actions: o=option, b=back, s=skip, n=next page, p=previous page, y=yes, x=no,
 # f=finish attachments, e=edit step, t=today, v=yesterday.
@@ -177,7 +172,35 @@ class DialogEngine:
         step = spec.step(state.step)
         if incoming.kind == "button":
             return await self._button(spec, state, step, incoming.data or "")
+        if incoming.kind == "text" and incoming.text:
+            typed = await self._typed_button(spec, state, step, incoming.text)
+            if typed is not None:
+                return await self._button(spec, state, step, typed)
         return await self._input(spec, state, step, incoming)
+
+    async def _typed_button(
+        self, spec: DialogSpec, state: DialogState, step: Step, text: str
+    ) -> str | None:
+        """A button of the current question answered by typing, on a channel without buttons
+        (or by a person who prefers to type): its label or a word for it ("quay lại", "xong",
+        "gửi"), or, where the question is a choice, its number in the list."""
+        wanted = _words(text)
+        if not wanted or len(text) > 100:
+            return None
+        buttons = (await self._render(spec, state, step)).buttons
+        if wanted.isdigit() and isinstance(step, ChoiceStep | ConfirmStep):
+            number = int(wanted)
+            return buttons[number - 1].data if 1 <= number <= len(buttons) else None
+        for button in buttons:  # the label, or its first part ("Có" for "Có, gửi cho tôi")
+            if wanted in (_words(button.label), _words(re.split(r"[,:(]", button.label)[0])):
+                return button.data
+        for button in buttons:
+            match = _PAYLOAD.match(button.data)
+            action = match.group(2) if match else ""
+            words = self.texts.raw(f"dialog.typed.{action}") if action in TYPED_ACTIONS else ""
+            if wanted in {_words(w) for w in words.split("|") if w.strip()}:
+                return button.data
+        return None
 
     def cancel(self, state: DialogState) -> StepResult:
         return StepResult(None, [Reply(self.texts.get("dialog.cancelled"))], "cancelled")
@@ -265,9 +288,10 @@ class DialogEngine:
         if isinstance(step, ChoiceStep):
             return await self._choice_text(spec, state, step, incoming)
         if isinstance(step, TextStep):
-            if incoming.kind != "text" or not (incoming.text or "").strip():
+            # control characters break exports (F5); invisible-only text says nothing (F20)
+            text = clean_input(incoming.text or "").strip()
+            if incoming.kind != "text" or visible_length(text) == 0:
                 return await self._reject(spec, state, step, "dialog.error.expect_text")
-            text = incoming.text.strip()
             if len(text) > step.max_length:
                 return await self._reject(
                     spec,
@@ -277,7 +301,7 @@ class DialogEngine:
                     length=len(text),
                     max=step.max_length,
                 )
-            if len(text) < step.min_length:
+            if visible_length(text) < step.min_length:
                 return await self._reject(
                     spec, state, step, "dialog.error.too_short", min=step.min_length
                 )
@@ -453,60 +477,52 @@ class DialogEngine:
         if isinstance(step, AttachmentsStep):
             params.update(max=step.max_files)
         text = self.texts.get(step.prompt, **params)
-        buttons: list[list[Button]] = []
+        buttons: list[Button] = []
         if isinstance(step, ChoiceStep):
             buttons = await self._choice_buttons(state, step)
             if state.query:
                 text = f"{text}\n\n{self.texts.get('dialog.search_results', query=state.query)}"
         elif isinstance(step, DateStep):
             quick = {"today": ("t", "dialog.today"), "yesterday": ("v", "dialog.yesterday")}
-            row = [
-                Button(self.texts.raw(quick[q][1]), payload(state.seq, quick[q][0]))
+            buttons = [
+                Button(self.texts.raw(quick[q][1]), payload(state.seq, quick[q][0]), MAIN_ROW)
                 for q in step.quick
             ]
-            buttons = [row] if row else []
         elif isinstance(step, AttachmentsStep):
             buttons = self._attachment_buttons(state, step)
         elif isinstance(step, ConfirmStep):
             if step.summary:
                 text = f"{self._summary(spec, state, step)}\n\n{text}"
                 buttons = [
-                    [
-                        Button(
-                            self.texts.raw("dialog.edit", label=self.texts.raw(s.label or "")),
-                            payload(state.seq, "e", i),
-                        )
-                    ]
+                    Button(
+                        self.texts.raw("dialog.edit", label=self.texts.raw(s.label or "")),
+                        payload(state.seq, "e", i),
+                    )
                     for i, s in enumerate(self._summary_steps(spec, state, step))
                 ]
-            buttons.insert(
-                0,
-                [
-                    Button(self.texts.raw(step.accept), payload(state.seq, "y")),
-                    Button(self.texts.raw(step.decline), payload(state.seq, "x")),
-                ],
-            )
-        nav = []
+            buttons[:0] = [
+                Button(self.texts.raw(step.accept), payload(state.seq, "y"), MAIN_ROW),
+                Button(self.texts.raw(step.decline), payload(state.seq, "x"), MAIN_ROW),
+            ]
         if state.history:
-            nav.append(Button(self.texts.raw("dialog.back"), payload(state.seq, "b")))
+            buttons.append(Button(self.texts.raw("dialog.back"), payload(state.seq, "b"), NAV_ROW))
         if step.optional and not (isinstance(step, AttachmentsStep) and state.answers.get(step.id)):
-            nav.append(Button(self.texts.raw("dialog.skip"), payload(state.seq, "s")))
-        if nav:
-            buttons.append(nav)
+            buttons.append(Button(self.texts.raw("dialog.skip"), payload(state.seq, "s"), NAV_ROW))
         if problem:
             text = f"{problem}\n\n{text}"
         return Reply(text, buttons)
 
-    async def _choice_buttons(self, state: DialogState, step: ChoiceStep) -> list[list[Button]]:
+    async def _choice_buttons(self, state: DialogState, step: ChoiceStep) -> list[Button]:
         if not step.source:
             labels = [
                 (i, self._label(o, state))
                 for i, o in enumerate(step.options)
                 if self._offered(o, state)
             ]
-            return _rows(
-                [Button(label, payload(state.seq, "o", i)) for i, label in labels], step.columns
-            )
+            return [
+                Button(label, payload(state.seq, "o", i), n // step.columns)
+                for n, (i, label) in enumerate(labels)
+            ]
         page = await self.sources[step.source](
             state.query, state.page * step.page_size, step.page_size
         )
@@ -518,25 +534,22 @@ class DialogEngine:
             )
         state.shown = [value for value, _ in page.options]
         state.shown_labels = [label for _, label in page.options]
-        rows = _rows(
-            [
-                Button(label, payload(state.seq, "o", i))
-                for i, (_, label) in enumerate(page.options)
-            ],
-            step.columns,
-        )
-        paging = []
+        buttons = [
+            Button(label, payload(state.seq, "o", i), i // step.columns)
+            for i, (_, label) in enumerate(page.options)
+        ]
         if state.page > 0:
-            paging.append(Button(self.texts.raw("dialog.previous_page"), payload(state.seq, "p")))
+            previous = self.texts.raw("dialog.previous_page")
+            buttons.append(Button(previous, payload(state.seq, "p"), PAGE_ROW))
         if state.page < last_page:
-            paging.append(Button(self.texts.raw("dialog.next_page"), payload(state.seq, "n")))
-        if paging:
-            rows.append(paging)
-        return rows
+            buttons.append(
+                Button(self.texts.raw("dialog.next_page"), payload(state.seq, "n"), PAGE_ROW)
+            )
+        return buttons
 
-    def _attachment_buttons(self, state: DialogState, step: AttachmentsStep) -> list[list[Button]]:
+    def _attachment_buttons(self, state: DialogState, step: AttachmentsStep) -> list[Button]:
         if state.answers.get(step.id):
-            return [[Button(self.texts.raw("dialog.files_done"), payload(state.seq, "f"))]]
+            return [Button(self.texts.raw("dialog.files_done"), payload(state.seq, "f"), MAIN_ROW)]
         return []
 
     def _summary_steps(self, spec: DialogSpec, state: DialogState, upto: Step) -> list[Step]:
@@ -555,8 +568,9 @@ class DialogEngine:
         return "\n".join(lines)
 
 
-def _rows(buttons: list[Button], columns: int) -> list[list[Button]]:
-    return [buttons[i : i + columns] for i in range(0, len(buttons), columns)]
+def _words(text: str) -> str:
+    """What a typed answer says, for comparing with a label: folded, letters and digits only."""
+    return " ".join("".join(c if c.isalnum() else " " for c in fold(text)).split())
 
 
 def _shorten(text: str, limit: int) -> str:

@@ -13,6 +13,7 @@ from openpyxl.styles import Font
 
 from bot.invitations.service import Issued, link
 from bot.kernel.clock import format_local
+from bot.kernel.hygiene import xml_safe
 from content.texts import Texts
 
 COLUMNS = ("code", "name", "kind", "area", "link", "expires")
@@ -28,10 +29,10 @@ def _safe(value: str) -> str:
 def rows(issued: list[Issued], bot_username: str, tz: ZoneInfo) -> list[list[str]]:
     return [
         [
-            item.unit.code,
-            item.unit.name,
-            item.unit.kind,
-            item.unit.area,
+            xml_safe(item.unit.code),  # a control character would break the workbook
+            xml_safe(item.unit.name),
+            xml_safe(item.unit.kind),
+            xml_safe(item.unit.area),
             link(bot_username, item.code),
             format_local(item.expires_at, tz),
         ]

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.chat.buttons import ButtonFamily
 from bot.chat.ref import ChatRef, Staff
+from bot.chat.reply import Button, Reply, laid_out
 from bot.dialogs.conversation import Finish
-from bot.dialogs.engine import Button, Reply
 from bot.kernel.clock import Clock, format_local
 from content.texts import Texts
 from storage.audit import AuditLog
@@ -39,11 +40,14 @@ def link(bot_username: str, code: str) -> str:
     return f"https://t.me/{bot_username}?start={code}"
 
 
+INVITATION_BUTTON = ButtonFamily(PREFIX, str, str, purpose="revoke (x) or issue (n) a link")
+
+
 def parse_button(data: str | None) -> tuple[str, str] | None:
-    parts = (data or "").split(":", 2)
-    if len(parts) != 3 or parts[0] != PREFIX or parts[1] not in ("x", "n") or not parts[2]:
+    parsed = INVITATION_BUTTON.parse(data)
+    if parsed is None or parsed[0] not in ("x", "n") or not parsed[1]:
         return None
-    return parts[1], parts[2]
+    return parsed[0], parsed[1]
 
 
 @dataclass(frozen=True)
@@ -144,7 +148,7 @@ class InvitationService:
         if total == 1:
             return await self.issue_one(found[0].code, staff, bot_username)
         rows = [[Button(unit.name, f"{PREFIX}:n:{unit.code}")] for unit in found]
-        return Reply(self.texts.get("invite.choose", query=text, count=total), rows)
+        return Reply(self.texts.get("invite.choose", query=text, count=total), laid_out(rows))
 
     async def issue_one(self, unit_code: str, staff: Staff, bot_username: str) -> Reply:
         unit = await self.units.get(unit_code)
@@ -161,7 +165,7 @@ class InvitationService:
             link=link(bot_username, issued.code),
             expires=format_local(issued.expires_at, self.clock.tz),
         )
-        return Reply(text, [[revoke]])
+        return Reply(text, [revoke])
 
     async def revoke(self, invitation_id: int, staff: Staff | None = None) -> str:
         invitation = await self.repo.get(invitation_id)

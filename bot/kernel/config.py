@@ -17,6 +17,9 @@ from bot.deadlines.reminder_plan import DEFAULT_PLAN, PlanError, parse_plan
 from content.texts import Texts
 
 TOKEN_PATTERN = re.compile(r"^\d+:[A-Za-z0-9_-]{5,}$")
+SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{12,256}$")  # Telegram's alphabet; not too short
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MAX_HOURS = 24 * 365  # a year: longer waits are a typo, and overflow date arithmetic
 
 
 class Mode(StrEnum):
@@ -42,17 +45,19 @@ class Settings(BaseSettings):
     office_chat_id: int | None = None
     office_admins: Annotated[frozenset[int], NoDecode] = frozenset()
     org_name: str = "Sở Giáo dục và Đào tạo"
-    log_level: str = "INFO"
+    log_level: str = "INFO"  # DEBUG, INFO, WARNING, ERROR or CRITICAL
     concurrent_updates: int = Field(default=32, ge=1, le=1024)
     data_key: SecretStr | None = None  # Fernet key(s), comma-separated, newest first
     data_key_file: Path = Path("./data/antq.key")
-    unclaimed_after_hours: float = Field(default=24.0, gt=0)
+    unclaimed_after_hours: float = Field(default=24.0, gt=0, le=MAX_HOURS, allow_inf_nan=False)
     outreach_staff_at: str = "sun 19:00"  # relative to the Monday of the flag-raising session
     outreach_staff_until: str = "mon 10:00"
     outreach_parents_at: str = "mon 18:00"
     outreach_parents_until: str = "tue 20:00"
     quiet_hours: str = "21:00-06:30"
-    urgent_unclaimed_after_hours: float = Field(default=1.0, gt=0)
+    urgent_unclaimed_after_hours: float = Field(
+        default=1.0, gt=0, le=MAX_HOURS, allow_inf_nan=False
+    )
     bot_username: str | None = None  # for invitation links when the bot is not running
     deadline_reminders: str = DEFAULT_PLAN  # days before the due date and local times
     deadline_overdue_at: str = "08:00"  # daily reminder of overdue units and the office digest
@@ -147,6 +152,22 @@ class Settings(BaseSettings):
             raise PydanticCustomError("http_url", "not an http(s) URL")
         return value.rstrip("/")
 
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
+        if not SECRET_PATTERN.match(value.get_secret_value()):
+            raise PydanticCustomError("webhook_secret", "not a webhook secret")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.strip().upper() not in LOG_LEVELS:
+            raise PydanticCustomError("log_level", "not a log level")
+        return value.strip().upper()
+
     @field_validator("webhook_listen", "http_listen")
     @classmethod
     def _host_port(cls, value: str) -> str:
@@ -220,6 +241,9 @@ class Settings(BaseSettings):
     def _webhook_needs_url(self) -> Settings:
         if self.mode is Mode.WEBHOOK and not self.webhook_url:
             raise PydanticCustomError("webhook_needs_url", "webhook mode needs a webhook URL")
+        if self.mode is Mode.WEBHOOK and self.webhook_secret is None:
+            # without it, anyone who finds the URL can post updates as an office admin
+            raise PydanticCustomError("webhook_needs_secret", "webhook mode needs a webhook secret")
         return self
 
     @property

@@ -63,8 +63,10 @@ class Cipher:
             raise ValueError("a Cipher needs at least one key")
         self._fernet = MultiFernet([Fernet(key) for key in keys])
         self._count = len(keys)
-        first = keys[0].encode("ascii") if isinstance(keys[0], str) else keys[0]
-        self._pseudonym_key = hashlib.sha256(b"antq-pseudonym\x00" + first).digest()
+        raw = [key.encode("ascii") if isinstance(key, str) else key for key in keys]
+        # one per key, so that rows filed under an older key are found again after rotation
+        self._pseudonym_keys = [hashlib.sha256(b"antq-pseudonym\x00" + key).digest() for key in raw]
+        self._pseudonym_key = self._pseudonym_keys[0]
 
     def __repr__(self) -> str:
         return f"Cipher({self._count} key{'s' if self._count != 1 else ''})"
@@ -91,6 +93,13 @@ class Cipher:
         Keys rows that must be found again by chat, without the chat id being in the file.
         """
         return hmac.new(self._pseudonym_key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def former_pseudonyms(self, text: str) -> list[str]:
+        """The pseudonyms `text` had under the older keys, to re-file what was kept under them."""
+        return [
+            hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+            for key in self._pseudonym_keys[1:]
+        ]
 
     def rotate(self, token: str) -> str:
         """The same plaintext encrypted again with the first key (after adding a new key)."""
@@ -156,15 +165,16 @@ def _read_key_file(path: Path) -> Cipher:
         fd = os.open(path, os.O_RDONLY)
     except OSError as exc:
         raise _file_error(path, exc) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # checked before fdopen, which refuses a folder
+        os.close(fd)
+        raise KeyFileError(
+            f"{path}: not a regular file",
+            "security.key.file_unreadable",
+            path=path,
+            detail="not a regular file",
+        )
     with os.fdopen(fd, "rb") as handle:
         info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise KeyFileError(
-                f"{path}: not a regular file",
-                "security.key.file_unreadable",
-                path=path,
-                detail="not a regular file",
-            )
         if os.name == "posix" and info.st_mode & 0o077:
             mode = oct(stat.S_IMODE(info.st_mode))[2:]
             raise KeyFileError(

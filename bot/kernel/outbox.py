@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from bot.dialogs.engine import Reply
+from bot.chat.reply import Reply
 from bot.kernel.clock import Clock
 from storage.db import Database, Transaction
 from storage.outbox import OutboxItem, OutboxRepository, OutboxRow
@@ -32,6 +32,7 @@ PRIORITY_BULK = 0  # weekly outreach, re-announcements
 class OutgoingButton(BaseModel):
     label: str
     data: str
+    row: int | None = None
 
 
 class FileRef(BaseModel):
@@ -52,12 +53,24 @@ class OutgoingMessage(BaseModel):
     """One message as the sender delivers it; round-trips through JSON (the outbox payload)."""
 
     text: str = ""  # Telegram-HTML; the caption of a photo/document unless `caption` is set
-    buttons: list[list[OutgoingButton]] = Field(default_factory=list)
+    buttons: list[OutgoingButton] = Field(default_factory=list)
     photo: FileRef | None = None
     document: FileRef | None = None
     video: FileRef | None = None
     caption: str | None = None
     disable_notification: bool = False
+
+    @field_validator("buttons", mode="before")
+    @classmethod
+    def _flat_buttons(cls, value: Any) -> Any:
+        """Payloads queued before the chat port held rows of buttons: flatten them."""
+        if isinstance(value, list) and any(isinstance(item, list) for item in value):
+            return [
+                {**button, "row": number} if isinstance(button, dict) else button
+                for number, row in enumerate(value)
+                for button in (row if isinstance(row, list) else [row])
+            ]
+        return value
 
     @field_validator("photo", "document", "video", mode="before")
     @classmethod
@@ -79,9 +92,7 @@ class OutgoingMessage(BaseModel):
 
     @classmethod
     def from_reply(cls, reply: Reply, **extra: Any) -> OutgoingMessage:
-        buttons = [
-            [OutgoingButton(label=b.label, data=b.data) for b in row] for row in reply.buttons
-        ]
+        buttons = [OutgoingButton(label=b.label, data=b.data, row=b.row) for b in reply.buttons]
         return cls(text=reply.text, buttons=buttons, **extra)
 
     def to_payload(self) -> str:

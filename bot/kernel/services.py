@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.announcements.service import REFERENCE as ANNOUNCEMENT
 from bot.announcements.service import AnnouncementService
@@ -20,6 +20,7 @@ from bot.kernel.clock import Clock
 from bot.kernel.config import Settings
 from bot.kernel.crypto import Cipher, KeySource, check_key, load_key
 from bot.kernel.outbox import Outbox, OutboxSender, OutgoingMessage
+from bot.kernel.scheduler import CoreScheduler, Job
 from bot.office.audit import AuditView
 from bot.office.export_desk import ExportDesk
 from bot.office.retention import RetentionService
@@ -34,6 +35,9 @@ from storage.db import Database, Transaction
 from storage.outbox import OutboxRepository
 from storage.people import PeopleRepository
 from storage.units import UnitRepository
+
+if TYPE_CHECKING:
+    from bot.chat.router import ChatRouter
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +65,51 @@ class Services:
     exports: ExportDesk
     statistics: StatisticsDesk
     retention: RetentionService
-    sender: OutboxSender | None = field(default=None)  # set by the channel that can deliver
-    senders: dict[str, OutboxSender] = field(default_factory=dict)  # further channels' senders
+    # one outbox sender per channel that runs, set by the wiring
+    senders: dict[str, OutboxSender] = field(default_factory=dict)
+    _router: ChatRouter | None = field(default=None, repr=False)
+    _scheduler: CoreScheduler | None = field(default=None, repr=False)
+
+    @property
+    def scheduler(self) -> CoreScheduler:
+        """The core's periodic ticks (started by the wiring, whatever channels run)."""
+        if self._scheduler is None:
+            self._scheduler = CoreScheduler(
+                [
+                    Job("outreach", timedelta(minutes=1), self.outreach.tick),
+                    Job("reminders", timedelta(minutes=1), self.reminders.tick),
+                    Job(
+                        "reannounce",
+                        timedelta(minutes=5),
+                        self.desk.reannounce_unclaimed,
+                        timedelta(seconds=30),
+                    ),
+                    Job("retention", timedelta(days=1), self._purge, timedelta(minutes=2)),
+                ]
+            )
+        return self._scheduler
+
+    async def _purge(self) -> None:
+        erased = await self.retention.purge()
+        if erased:
+            log.info("retention: the content of %d closed reports was erased", erased)
+
+    @property
+    def sender(self) -> OutboxSender | None:
+        """The Telegram channel's sender (the first one), for tools and tests of one channel."""
+        return next(iter(self.senders.values()), None)
+
+    @property
+    def router(self) -> ChatRouter:
+        """What a person's message or button press means, on any channel."""
+        if self._router is None:
+            from bot.chat.router import ChatRouter as Router  # the router needs the services
+
+            self._router = Router(self)
+        return self._router
 
     def notify(self) -> None:
-        """Something was enqueued: every running sender looks at the outbox now."""
-        if self.sender is not None:
-            self.sender.notify()
+        """Something was enqueued: every channel's sender looks at the outbox now."""
         for sender in self.senders.values():
             sender.notify()
 
@@ -123,7 +165,11 @@ class Services:
             content.dialogs,
             content.texts,
             clock.today,
-            sources={"units": people.unit_options, "categories": reports.category_options},
+            sources={
+                "units": people.unit_options,
+                "schools": people.school_options,
+                "categories": reports.category_options,
+            },
         )
         conversations = Conversations(
             db,
@@ -147,6 +193,7 @@ class Services:
             seal=cipher.encrypt,
             unseal=cipher.decrypt,
             pseudonym=cipher.pseudonym,
+            former_pseudonyms=cipher.former_pseudonyms,
             after_commit=notify,
         )
         outreach = OutreachService(db, content.outreach, content.texts, clock, settings, notify)

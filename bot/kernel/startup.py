@@ -30,6 +30,7 @@ LIBRARY_LOG_CEILINGS = {
     "aiosqlite": logging.WARNING,
     "apscheduler": logging.WARNING,
     "aiohttp.access": logging.WARNING,
+    "PIL": logging.WARNING,  # at DEBUG it logs image metadata: a tipster's EXIF author and device
 }
 
 
@@ -65,6 +66,9 @@ def load_settings_or_exit(
     """
     try:
         settings = Settings(**overrides)  # type: ignore[arg-type]
+    except UnicodeDecodeError:
+        print(texts.get("config.env_encoding"), file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
     except ValidationError as exc:
         print(texts.get("config.invalid"), file=sys.stderr)
         for line in describe_errors(exc, texts):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 from zoneinfo import ZoneInfo
 
 from bot.kernel.clock import Clock, format_local
+from bot.kernel.hygiene import parse_id
 from content import ContentError, Texts
 from storage.audit import AuditEntry, AuditLog
 from storage.db import Database
@@ -27,13 +29,15 @@ class AuditText:
         t = self.texts
         subject = t.get("audit.subject", subject=self.ref(entry.subject)) if entry.subject else ""
         details = self.details(entry)
-        return t.get(
-            "audit.line",
-            at=format_local(entry.at, self.tz),
-            who=self.actor(entry.actor),
-            what=self.action(entry.action),
-            subject=subject,
-            details=t.get("audit.details", details=details) if details else "",
+        # subject and details are already HTML (escaped by t.get): inserted as they are (D3)
+        return t.template("audit.line").format_map(
+            {
+                "at": html.escape(format_local(entry.at, self.tz), quote=False),
+                "who": html.escape(self.actor(entry.actor), quote=False),
+                "what": html.escape(self.action(entry.action), quote=False),
+                "subject": subject,
+                "details": t.get("audit.details", details=details) if details else "",
+            }
         )
 
     def actor(self, actor: str) -> str:
@@ -54,7 +58,7 @@ class AuditText:
     def ref(self, reference: str) -> str:
         """'deadline:7' as people read it (hạn chót #7); codes of reports and units as they are."""
         kind, _, number = reference.partition(":")
-        if kind in REFERENCES and number.isdigit():
+        if kind in REFERENCES and parse_id(number) is not None:
             return self.texts.raw(f"audit.ref.{kind}", id=number)
         return reference
 

@@ -17,6 +17,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from bot.kernel.crypto import Cipher
+from bot.kernel.hygiene import create_private, private_opener, xml_safe
 from bot.office.audit import AuditText
 from content import Texts
 from content.texts import fold
@@ -55,9 +56,15 @@ def school_year(today: date) -> tuple[date, date]:
     return date(year, 9, 1), date(year + 1, 8, 31)
 
 
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # beyond these a date is a typo, and overflows UTC arithmetic
+
+
 def parse_day(text: str) -> date:
-    """DD/MM/YYYY as people write it; ValueError otherwise."""
-    return datetime.strptime(text.strip(), "%d/%m/%Y").date()
+    """DD/MM/YYYY as people write it, in 2000..2100; ValueError otherwise."""
+    day = datetime.strptime(text.strip(), "%d/%m/%Y").date()
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValueError(f"{text.strip()}: {FIRST_YEAR}..{LAST_YEAR}")
+    return day
 
 
 @dataclass
@@ -80,6 +87,8 @@ class _XlsxSink:
         self.sheet.append([self._cell(h, bold=True) for h in headers])
 
     def _cell(self, value: object, bold: bool = False) -> object:
+        if isinstance(value, str):
+            value = xml_safe(value)  # one control character would break the whole workbook
         if isinstance(value, datetime):
             cell = WriteOnlyCell(self.sheet, value=value)
             cell.number_format = DATE_TIME_FORMAT
@@ -102,6 +111,7 @@ class _XlsxSink:
 
     def finish(self) -> list[Path]:
         partial = self.target.with_name(self.target.name + ".partial")
+        create_private(partial)  # decrypted personal data: owner-only, before a byte is written
         self.book.save(partial)
         os.replace(partial, self.target)
         return [self.target]
@@ -121,7 +131,9 @@ class _CsvSink:
         slug = re.sub(r"[^0-9a-z]+", "_", fold(title)).strip("_") or "sheet"
         path = self.target.with_name(f"{self.target.stem}_{len(self.files) + 1}_{slug}.csv")
         self.files.append(path)
-        self._handle = path.open("w", encoding="utf-8-sig", newline="")
+        self._handle = open(  # noqa: SIM115 - closed in _close
+            path, "w", encoding="utf-8-sig", newline="", opener=private_opener
+        )
         self._writer = csv.writer(self._handle)
         self._writer.writerow(headers)
 

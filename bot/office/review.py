@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from bot.chat.buttons import ButtonFamily
 from bot.chat.ref import ChatRef, Staff
-from bot.dialogs.engine import Button, Reply
+from bot.chat.reply import Button, Reply, laid_out
 from bot.kernel.clock import Clock, format_local
 from bot.kernel.crypto import Cipher
 from bot.kernel.outbox import PRIORITY_INTERACTIVE, Outbox, OutgoingMessage
@@ -23,24 +24,23 @@ log = logging.getLogger(__name__)
 STATUSES = ("new", "received", "in_progress", "forwarded", "resolved", "dismissed", "spam")
 OFFICE_ACTIONS = STATUSES[1:]
 REPLY_ACTION = "reply"
-BUTTON_PREFIX = "r"
+OFFICE_REPORT = ButtonFamily("r", int, str, purpose="a status action on a report's office message")
+BUTTON_PREFIX = OFFICE_REPORT.prefix
 OFFICE_PRIORITY = PRIORITY_INTERACTIVE
 REPORTER_PRIORITY = PRIORITY_INTERACTIVE
 WHAT_BUDGET = 2500  # the group message must stay under Telegram's 4,096 characters
 
 
 def office_button(report_id: int, action: str) -> str:
-    return f"{BUTTON_PREFIX}:{report_id}:{action}"
+    return OFFICE_REPORT(report_id, action)
 
 
 def parse_office_button(data: str | None) -> tuple[int, str] | None:
     """(report id, action) from a button of the office's message; None for anything forged."""
-    parts = (data or "").split(":")
-    if len(parts) != 3 or parts[0] != BUTTON_PREFIX or not parts[1].isdigit():
+    parsed = OFFICE_REPORT.parse(data)
+    if parsed is None or parsed[1] not in (*OFFICE_ACTIONS, REPLY_ACTION):
         return None
-    if parts[2] not in (*OFFICE_ACTIONS, REPLY_ACTION):
-        return None
-    return int(parts[1]), parts[2]
+    return parsed[0], parsed[1]
 
 
 @dataclass
@@ -115,13 +115,13 @@ class OfficeDesk:
         )
         return Reply(text, self._buttons(report.id))
 
-    def _buttons(self, report_id: int) -> list[list[Button]]:
+    def _buttons(self, report_id: int) -> list[Button]:
         label = self.texts.raw
         row = [
             Button(label(f"office.action.{a}"), office_button(report_id, a)) for a in OFFICE_ACTIONS
         ]
         reply = Button(label("office.action.reply"), office_button(report_id, REPLY_ACTION))
-        return [row[0:2], row[2:4], row[4:6], [reply]]
+        return laid_out([row[0:2], row[2:4], row[4:6], [reply]])
 
     async def current_view(self, report: ReportRow) -> Reply:
         body = self.cipher.decrypt_json(report.body)

@@ -7,12 +7,13 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.chat.buttons import ButtonFamily
 from bot.chat.ref import ChatRef
-from bot.dialogs.engine import Button, Reply
+from bot.chat.reply import Button, Reply, laid_out
 from bot.kernel.clock import Clock, QuietHours, format_date
 from bot.kernel.config import Settings
 from bot.kernel.outbox import PRIORITY_BULK, OutgoingMessage
-from content.outreach_schema import TOPICS, OutreachItem
+from content.outreach_schema import TOPICS, OutreachItem, staff_body
 from content.texts import Texts
 from storage.db import Database
 from storage.outreach import OutreachRepository
@@ -24,9 +25,9 @@ REFERENCE = "outreach"  # outbox payloads "ref:outreach:<week>:<version>" are re
 AUDIENCES: dict[str, tuple[str, ...]] = {"staff": ("teacher", "head"), "parents": ("parent",)}
 VERSION_OF_ROLE = {"teacher": "staff", "head": "head", "parent": "parents"}
 WEEKDAYS = {"sun": -1, "mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5}
-CONFIRM_PREFIX = "w"
-ARCHIVE_ITEM_PREFIX = "o"
-ARCHIVE_PAGE_PREFIX = "op"
+CONFIRM_BUTTON = ButtonFamily("w", str, purpose="a head: used at the flag-raising session")
+ARCHIVE_ITEM_BUTTON = ButtonFamily("o", str, purpose="open a week of the archive")
+ARCHIVE_PAGE_BUTTON = ButtonFamily("op", int, purpose="a page of the archive")
 ARCHIVE_PAGE_SIZE = 8
 
 
@@ -129,8 +130,12 @@ class OutreachService:
             self._rendered[reference] = cached
         return cached
 
-    def message(self, item: OutreachItem, version: str) -> Reply:
-        """The week's item as one role reads it; unit heads also get the confirmation button."""
+    def message(self, item: OutreachItem, version: str, unit_kind: str | None = None) -> Reply:
+        """The week's item as one role reads it; unit heads also get the confirmation button.
+
+        Staff of a known unit get the note for young pupils only if the unit is of a primary kind;
+        a push (unit not known) carries it, labelled for primary schools.
+        """
         t = self.texts
         if item.holiday:
             return Reply(
@@ -144,13 +149,13 @@ class OutreachService:
             date=format_date(item.week_start),
             title=html.escape(item.title),
             topic=TOPICS[item.topic],
-            body=item.teacher,
+            body=staff_body(item, t, unit_kind),
             quiz_hint=hint,
         )
         buttons = []
         if version == "head":
             label = t.raw("outreach.confirm_button")
-            buttons = [[Button(label, f"{CONFIRM_PREFIX}:{item.week_start.isoformat()}")]]
+            buttons = [Button(label, CONFIRM_BUTTON(item.week_start.isoformat()))]
         return Reply(text, buttons)
 
     def quiz(self, item: OutreachItem) -> Reply | None:
@@ -183,7 +188,8 @@ class OutreachService:
     async def _show(self, chat: ChatRef, item: OutreachItem) -> list[Reply]:
         person = await self.people.get(chat.channel, chat.chat_id)
         version = VERSION_OF_ROLE[person.role] if person else "parents"
-        replies = [self.message(item, version)]
+        unit = await self.units.get(person.unit_code) if person and person.unit_code else None
+        replies = [self.message(item, version, unit.kind if unit else None)]
         quiz = None if item.holiday else self.quiz(item)
         if quiz and version != "parents":
             replies.append(quiz)
@@ -208,7 +214,7 @@ class OutreachService:
                     self.texts.raw(
                         "outreach.archive_line", date=format_date(w), title=self.items[w].title
                     ),
-                    f"{ARCHIVE_ITEM_PREFIX}:{w.isoformat()}",
+                    ARCHIVE_ITEM_BUTTON(w.isoformat()),
                 )
             ]
             for w in shown
@@ -216,15 +222,13 @@ class OutreachService:
         paging = []
         if page > 0:
             paging.append(
-                Button(self.texts.raw("dialog.previous_page"), f"{ARCHIVE_PAGE_PREFIX}:{page - 1}")
+                Button(self.texts.raw("dialog.previous_page"), ARCHIVE_PAGE_BUTTON(page - 1))
             )
         if page < last_page:
-            paging.append(
-                Button(self.texts.raw("dialog.next_page"), f"{ARCHIVE_PAGE_PREFIX}:{page + 1}")
-            )
+            paging.append(Button(self.texts.raw("dialog.next_page"), ARCHIVE_PAGE_BUTTON(page + 1)))
         if paging:
             rows.append(paging)
-        return Reply(self.texts.get("outreach.archive"), rows)
+        return Reply(self.texts.get("outreach.archive"), laid_out(rows))
 
     async def confirm(self, chat: ChatRef, week_text: str) -> str:
         """A unit head's "used at the flag-raising session" for their unit and that week."""
@@ -237,6 +241,11 @@ class OutreachService:
         person = await self.people.get(chat.channel, chat.chat_id)
         if person is None or person.role != "head" or person.unit_code is None:
             return self.texts.get("outreach.confirm_not_head")
+        # only a week that reached this head (or this week's, shown by /tuannay), never a later one
+        current = session_week(self.clock.now().astimezone(self.tz).date())
+        reached = week == current or await self.repo.pushed_to(week, "staff", person.id)
+        if week > current or not reached:
+            return self.texts.get("outreach.confirm_not_pushed")
         async with self.db.transaction() as tx:
             new = await self.repo.confirm(tx, person.unit_code, week, person.id, self.clock.now())
         if not new:

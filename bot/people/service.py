@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from bot.chat.ref import ChatRef
+from bot.chat.reply import Reply
 from bot.dialogs.conversation import Finish
-from bot.dialogs.engine import OptionPage, Reply
+from bot.dialogs.engine import OptionPage
 from bot.kernel.clock import Clock
 from content import Content
+from content.outreach_schema import unit_kinds
 from storage.db import Transaction
 from storage.people import PeopleRepository, Person
 from storage.units import UnitRepository
@@ -39,10 +41,15 @@ class PeopleService:
         found, total = await self.units.search(query, offset, limit)
         return OptionPage([(unit.code, unit.name) for unit in found], total)
 
+    async def school_options(self, query: str | None, offset: int, limit: int) -> OptionPage:
+        """The parent's picker: schools only, not the Department's offices (unit_kinds.yaml)."""
+        found, total = await self.units.search(query, offset, limit, unit_kinds()["offices"])
+        return OptionPage([(unit.code, unit.name) for unit in found], total)
+
     async def finish_onboarding(
         self, tx: Transaction, chat: ChatRef, answers: dict[str, Any], context: dict[str, str]
     ) -> Finish:
-        role, unit = answers["role"], answers.get("unit")
+        role, unit = answers["role"], answers.get("unit") or answers.get("school")
         if role == HEAD_ROLE:  # only offered to a head already (invited): the unit stays
             current = await self.people.get_in(tx, chat.channel, chat.chat_id)
             if current is None or current.role != HEAD_ROLE:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.chat.ref import ChatRef
+from bot.chat.reply import Reply
 from bot.dialogs.conversation import Finish
-from bot.dialogs.engine import OptionPage, Reply
+from bot.dialogs.engine import OptionPage
 from bot.kernel.clock import Clock, format_local
 from bot.kernel.crypto import Cipher
 from bot.office.review import OfficeDesk
@@ -30,11 +32,15 @@ from storage.people import PeopleRepository
 from storage.reports import ReportRepository, ReportRow
 from storage.units import UnitRepository
 
+log = logging.getLogger(__name__)
+
 REPORTS_PER_HOUR = 5
 DUPLICATE_WINDOW = timedelta(minutes=10)
 LOOKUP_FAILURES = 5
 LOOKUP_WINDOW = timedelta(minutes=15)
-GLOBAL_LOOKUP_FAILURES = 200
+GLOBAL_LOOKUP_FAILURES = 200  # beyond this many in a window: a warning, never a lock-out
+CODE_LOOKUP_FAILURES = 10  # wrong passphrases for one code, from any chat
+LOOKUP_TEXT_BUDGET = 3900  # of Telegram's 4,096, as HTML source, with room for the "older" line
 RECEIPT_RECOVERY = timedelta(minutes=10)
 
 
@@ -63,6 +69,8 @@ class ReportService:
         self.submissions = AttemptLimiter(REPORTS_PER_HOUR, timedelta(hours=1), now)
         self.lookup_failures = AttemptLimiter(LOOKUP_FAILURES, LOOKUP_WINDOW, now)
         self.all_lookup_failures = AttemptLimiter(GLOBAL_LOOKUP_FAILURES, LOOKUP_WINDOW, now)
+        self.code_lookup_failures = AttemptLimiter(CODE_LOOKUP_FAILURES, LOOKUP_WINDOW, now)
+        self._alerted_until: datetime | None = None
         self._fingerprint_salt = secrets.token_bytes(16)
         self._recent: dict[str, datetime] = {}
 
@@ -143,8 +151,13 @@ class ReportService:
         assert report is not None
         files = [(a["kind"], a["file_id"]) for a in evidence]
         await self.desk.announce(tx, report, body, files)
-        self.submissions.record_failure(self.keyer.key(chat.chat_id))  # counts a submission
-        self._recent[fingerprint] = now
+        key = self.keyer.key(chat.chat_id)
+
+        def remember() -> None:  # only a stored report counts, not one whose COMMIT failed
+            self.submissions.record_failure(key)  # counts a submission
+            self._recent[fingerprint] = now
+
+        tx.after_commit(remember)
         if anonymous:
             received = self.texts.get("tip.received", code=code, passphrase=passphrase)
             return Finish([Reply(received)], next_dialog="receipt")
@@ -186,14 +199,23 @@ class ReportService:
                 del self._recent[key]
         return fingerprint in self._recent
 
-    async def lost_receipt(self, chat: ChatRef) -> Reply | None:
+    async def lost_receipt(self, chat: ChatRef, pressed: str) -> Reply | None:
         """After a crash between storing a report and answering: the receipt, shown again.
 
-        Only for reports under a name; an anonymous tip cannot be found from the chat.
+        Only for reports under a name (an anonymous tip cannot be found from the chat), and
+        only when `pressed`, the text of the message whose "Gửi" was pressed, is that report's
+        summary (it shows its account) or its receipt: never the receipt of another report.
         """
         since = self.clock.now() - RECEIPT_RECOVERY
         code = await self.reports.latest_code_by_sender(chat.channel, chat.chat_id, since)
-        return Reply(self.texts.get("report.received", code=code)) if code else None
+        report = await self.reports.by_code(code) if code else None
+        if report is None:
+            return None
+        what = " ".join(str(self.cipher.decrypt_json(report.body).get("what", "")).split())
+        shown = " ".join(pressed.split())
+        if report.code not in shown and (not what or what[:100] not in shown):
+            return None
+        return Reply(self.texts.get("report.received", code=report.code))
 
     async def has_reports_from(self, chat: ChatRef) -> bool:
         since = datetime(2000, 1, 1, tzinfo=UTC)
@@ -213,20 +235,41 @@ class ReportService:
 
     # ----------------------------------------------------------------------------- lookup
 
-    def _lookup_locked(self, chat: ChatRef) -> Finish | None:
+    def _lookup_locked(self, chat: ChatRef, code: str | None = None) -> Finish | None:
+        """Locked for this chat after its own failures, or for one code after wrong passphrases
+        from anywhere. Others' failures never lock a person out (F7): the global budget only
+        raises an alert."""
         key = self.keyer.key(chat.chat_id)
-        if self.lookup_failures.allowed(key) and self.all_lookup_failures.allowed("all"):
+        if not self.lookup_failures.allowed(key):
+            wait = self.lookup_failures.retry_after(key)
+        elif code is not None and not self.code_lookup_failures.allowed(code):
+            wait = self.code_lookup_failures.retry_after(code)
+        else:
             return None
-        wait = max(
-            self.lookup_failures.retry_after(key), self.all_lookup_failures.retry_after("all")
-        )
         minutes = max(1, int(wait.total_seconds() // 60) + 1)
         return Finish([Reply(self.texts.get("lookup.locked", minutes=minutes))])
 
-    def _lookup_failed(self, chat: ChatRef) -> Finish:
+    def _lookup_failed(self, chat: ChatRef, code: str | None = None) -> Finish:
         self.lookup_failures.record_failure(self.keyer.key(chat.chat_id))
+        if code is not None:
+            self.code_lookup_failures.record_failure(code)
         self.all_lookup_failures.record_failure("all")
+        if not self.all_lookup_failures.allowed("all"):
+            self._alert_many_failures()
         return Finish([Reply(self.texts.get("lookup.not_found"))])
+
+    def _alert_many_failures(self) -> None:
+        """Many wrong codes from many chats: someone may be guessing. Said once per window."""
+        now = self.clock.now()
+        if self._alerted_until is not None and now < self._alerted_until:
+            return
+        self._alerted_until = now + LOOKUP_WINDOW
+        log.warning(
+            "lookup: %d or more wrong codes or passphrases in %s from many chats; "
+            "each chat and each code stays limited",
+            GLOBAL_LOOKUP_FAILURES,
+            LOOKUP_WINDOW,
+        )
 
     async def finish_lookup(
         self, tx: Transaction, chat: ChatRef, answers: dict[str, Any], context: dict[str, str]
@@ -249,17 +292,18 @@ class ReportService:
     async def finish_lookup_passphrase(
         self, tx: Transaction, chat: ChatRef, answers: dict[str, Any], context: dict[str, str]
     ) -> Finish:
-        locked = self._lookup_locked(chat)
+        code = context.get("code", "")
+        locked = self._lookup_locked(chat, code)
         if locked:
             return locked
-        report = await self.reports.by_code(context.get("code", ""))
+        report = await self.reports.by_code(code)
         if report is None or report.passphrase_hash is None:
             return self._lookup_failed(chat)
         matches = await asyncio.to_thread(
             verify_passphrase, answers["passphrase"], report.passphrase_hash
         )
         if not matches:
-            return self._lookup_failed(chat)
+            return self._lookup_failed(chat, code)
         return await self._show(report, "followup_tip")
 
     async def _show(self, report: ReportRow, followup: str) -> Finish:
@@ -274,14 +318,21 @@ class ReportService:
             )
         ]
         replies = await self.reports.events(report.id, actions=["reply"])
-        for event in replies:
-            lines.append(
-                t.get(
-                    "lookup.reply_line",
-                    at=format_local(event.at, self.clock.tz),
-                    text=self.cipher.decrypt_optional(event.note) or "",
-                )
-            )
+        budget = LOOKUP_TEXT_BUDGET - len(lines[0])
+        shown = 0
+        for event in reversed(replies):  # the newest first: it must always be seen (F11)
+            at = format_local(event.at, self.clock.tz)
+            text = self.cipher.decrypt_optional(event.note) or ""
+            line = t.get("lookup.reply_line", at=at, text=text)
+            if len(line) + 1 > budget:
+                if shown:
+                    break
+                line = self._cut_reply(at, text, budget - 1)
+            lines.append(line)
+            budget -= len(line) + 1
+            shown += 1
+        if shown < len(replies):
+            lines.append(t.get("lookup.older_hidden", count=len(replies) - shown))
         if not replies:
             lines.append(t.get("lookup.no_replies"))
         return Finish(
@@ -289,6 +340,15 @@ class ReportService:
             next_dialog=followup,
             next_context={"report_id": str(report.id)},
         )
+
+    def _cut_reply(self, at: str, text: str, budget: int) -> str:
+        """The reply line with its text cut (as words, never as markup) to fit `budget`."""
+        low, high = 0, len(text)
+        while low < high:  # the longest prefix whose escaped line fits
+            middle = (low + high + 1) // 2
+            line = self.texts.get("lookup.reply_line", at=at, text=f"{text[:middle]}…")
+            low, high = (middle, high) if len(line) <= budget else (low, middle - 1)
+        return self.texts.get("lookup.reply_line", at=at, text=f"{text[:low]}…")
 
     async def finish_followup(
         self, tx: Transaction, chat: ChatRef, answers: dict[str, Any], context: dict[str, str]

@@ -35,6 +35,10 @@ NAME_MIN, NAME_MAX = 2, 200
 KIND_MAX = 60
 AREA_MAX = 100
 HEADER_SEARCH_ROWS = 10  # title rows above the header ("DANH SÁCH ĐƠN VỊ") are tolerated
+MAX_FILE_BYTES = 5_000_000  # a province's units fit in well under 1 MB
+MAX_UNITS = 10_000  # rows with something in them; a province has a few thousand units
+MAX_LINES = 100_000  # rows read at all, empty ones included (a sheet formatted far down)
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 _CODE_RE = re.compile(r"[A-Za-z0-9_.\-]+")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\ufeff"))
@@ -81,6 +85,7 @@ def parse_units_file(path: Path) -> ImportResult:
     path = Path(path)
     suffix = path.suffix.lower()
     try:
+        _check_size(path)
         if suffix == ".csv":
             rows = _read_csv(path)
         elif suffix == ".xlsx":
@@ -149,6 +154,30 @@ def format_report(
 Row = tuple[int, list[str]]  # (line as the clerk sees it, cell texts)
 
 
+def _check_size(path: Path) -> None:
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return  # reported as unreadable by the reader
+    if size > MAX_FILE_BYTES:
+        raise _FileProblem(_P + "too_big", path.name)
+
+
+class _RowCap:
+    """Refuses a file with more rows than any list of units has, as soon as it is read."""
+
+    def __init__(self, path: Path) -> None:
+        self.name = path.name
+        self.lines = 0
+        self.filled = 0
+
+    def add(self, cells: list[str]) -> None:
+        self.lines += 1
+        self.filled += any(cells)
+        if self.lines > MAX_LINES or self.filled > MAX_UNITS + HEADER_SEARCH_ROWS:
+            raise _FileProblem(_P + "too_many_rows", self.name)
+
+
 def _read_csv(path: Path) -> list[Row]:
     try:
         raw = path.read_bytes()
@@ -163,11 +192,13 @@ def _read_csv(path: Path) -> list[Row]:
         raise _FileProblem(_P + "not_utf8", path.name)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
     rows: list[Row] = []
+    cap = _RowCap(path)
     start = 1
     try:
         for record in reader:
             rows.append((start, [_cell_text(value) for value in record]))
             start = reader.line_num + 1
+            cap.add(rows[-1][1])
     except csv.Error as exc:
         log.warning("malformed CSV %s: %s", path, exc)
         raise _FileProblem(_P + "unreadable", path.name) from None
@@ -185,6 +216,7 @@ def _sniff_delimiter(text: str) -> str:
 
 def _read_xlsx(path: Path) -> list[Row]:
     rows: list[Row] = []
+    cap = _RowCap(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "no default style" and the like: harmless
@@ -199,6 +231,7 @@ def _read_xlsx(path: Path) -> list[Row]:
         sheet.reset_dimensions()  # some programs write a wrong dimension; read every row
         for line, values in enumerate(sheet.iter_rows(values_only=True), start=1):
             rows.append((line, [_cell_text(value) for value in values]))
+            cap.add(rows[-1][1])
     except _FileProblem:
         raise
     except Exception as exc:
@@ -321,7 +354,9 @@ def _check_row(line: int, values: dict[str, str], first_seen: dict[str, int]) ->
     limits = {"name": (NAME_MIN, NAME_MAX), "kind": (1, KIND_MAX), "area": (1, AREA_MAX)}
     for name, (low, high) in limits.items():
         value = _squeeze(values[name])
-        if not value:
+        if _CONTROL.search(values[name]):  # they break the invitations file and every export
+            problem(name, "control_char", _CONTROL.sub("", value))
+        elif not value:
             problem(name, "required", value)
         elif len(value) > high:
             problem(name, "too_long", value, length=len(value), max=high)

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
 from bot.kernel.config import Settings
 from bot.kernel.services import Services
@@ -14,14 +21,13 @@ from handlers.telegram import (
     audit,
     commands,
     deadlines,
-    dialog,
+    dedupe,
     export,
     invitations,
     office,
-    outreach,
-    reports,
     statistics,
 )
+from handlers.telegram import private as private_chat
 from handlers.telegram.errors import on_error
 
 PRIVATE_ROLES = ("unregistered", "teacher", "parent", "head")
@@ -29,6 +35,7 @@ PRIVATE_ROLES = ("unregistered", "teacher", "parent", "head")
 
 def register(app: Application, settings: Settings) -> None:
     """Every handler, in the order Telegram updates are tried against them."""
+    app.add_handler(TypeHandler(Update, dedupe.drop_repeats), group=-1)
     if settings.office_chat_id is not None:
         office_chat = filters.Chat(settings.office_chat_id)
         app.add_handler(CallbackQueryHandler(office.on_button, pattern=f"^{BUTTON_PREFIX}:"))
@@ -50,33 +57,18 @@ def register(app: Application, settings: Settings) -> None:
                 office_chat & filters.REPLY & filters.UpdateType.MESSAGE, office.on_reply
             )
         )
-    app.add_handler(CallbackQueryHandler(outreach.on_button, pattern=r"^(w|o|op):"))
-    app.add_handler(CallbackQueryHandler(deadlines.on_head_button, pattern=r"^dr:"))
-    app.add_handler(CommandHandler("tuannay", outreach.this_week))
-    app.add_handler(CommandHandler("luutru", outreach.archive))
-    app.add_handler(CommandHandler("dangky", outreach.subscribe))
-    app.add_handler(CommandHandler("huydangky", outreach.unsubscribe))
-    app.add_handler(CommandHandler("baocao", reports.report))
-    app.add_handler(CommandHandler("togiac", reports.tip))
-    app.add_handler(CommandHandler("tracuu", reports.lookup))
+    # private chats: everything goes to the core's router (bot/chat/router.py)
+    private = filters.ChatType.PRIVATE
+    app.add_handler(CallbackQueryHandler(private_chat.on_button))
     app.add_handler(
-        CommandHandler(
-            "start", invitations.start_with_code, filters=filters.Regex(r"^/start\S*\s+\S")
+        MessageHandler(
+            private & filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL,
+            private_chat.on_message,
         )
     )
-    app.add_handler(CommandHandler("start", commands.start))
-    app.add_handler(CommandHandler("capnhat", commands.update_profile))
-    app.add_handler(CommandHandler("trogiup", commands.help_command))
-    app.add_handler(CommandHandler("help", commands.help_command))
-    app.add_handler(CommandHandler("huy", commands.cancel))
-    app.add_handler(CommandHandler("xoadulieu", commands.delete_my_data))
-    app.add_handler(
-        MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, commands.unknown_command)
-    )
-    app.add_handler(CallbackQueryHandler(dialog.on_button))
-    app.add_handler(
-        MessageHandler(filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL, dialog.on_message)
-    )
+    # a group (the office's): help, and a pointer to the private chat for the rest
+    app.add_handler(CommandHandler(["trogiup", "help"], commands.group_help))
+    app.add_handler(MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, commands.in_group))
     app.add_error_handler(on_error)
 
 

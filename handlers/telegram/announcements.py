@@ -10,7 +10,7 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.announcements.service import parse_button
-from bot.dialogs.engine import Reply
+from bot.chat.reply import Reply
 from bot.kernel.services import Services
 from handlers.telegram.context import is_office_chat, office_button, services_of, staff_of
 from handlers.telegram.render import fit, keyboard, send

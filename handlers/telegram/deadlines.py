@@ -1,4 +1,4 @@
-"""/hanchot and /tiendo in the office group, the buttons under reminders, questions and answers."""
+"""/hanchot and /tiendo in the office group, and the office's answers to heads' questions."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from telegram import ForceReply, InputFile, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
+from bot.chat.reply import Reply
 from bot.deadlines.desk import DeskOutcome, parse_button
-from bot.deadlines.reminders import parse_head_button, parse_question_button
-from bot.dialogs.engine import Reply
+from bot.deadlines.reminders import parse_question_button
+from bot.kernel.hygiene import parse_id
 from handlers.telegram.commands import office_only
-from handlers.telegram.context import chat_of, is_private, office_button, services_of, staff_of
+from handlers.telegram.context import office_button, services_of, staff_of
 from handlers.telegram.render import fit, keyboard, send
 
 
@@ -22,7 +23,8 @@ async def deadlines_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         return
     desk = services_of(context).deadline_desk
     argument = " ".join(context.args or []).strip().lstrip("#")
-    reply = await desk.show(int(argument)) if argument.isdigit() else await desk.menu()
+    number = parse_id(argument)
+    reply = await desk.show(number) if number is not None else await desk.menu()
     await send(context, update.effective_message.chat_id, [reply])
 
 
@@ -140,26 +142,3 @@ async def on_question_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
             reply_to_message_id=query.message.message_id,
         )
         await services.reminders.repo.set_question_prompt(question_id, str(posted.message_id))
-
-
-async def on_head_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """ "Đã hoàn thành" and "Cần hỗ trợ" under a reminder, in a head's private chat."""
-    query = update.callback_query
-    assert query is not None
-    services = services_of(context)
-    parsed = parse_head_button(query.data)
-    if parsed is None or not is_private(update):
-        await query.answer(services.content.texts.get("chat.stale_button"))
-        return
-    chat = chat_of(update)
-    conversations = services.conversations
-    async with conversations.lock(chat):
-        outcome = await services.reminders.press(chat, *parsed)
-        await query.answer(outcome.notice, show_alert=outcome.alert)
-        if outcome.dialog is None:
-            return
-        if await conversations.current(chat) is not None:
-            replies = [outcome.fallback] if outcome.fallback else []
-        else:
-            replies = (await conversations.begin(chat, outcome.dialog, outcome.context)).replies
-        await send(context, chat.chat_id, replies)

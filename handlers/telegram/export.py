@@ -6,7 +6,7 @@ from telegram import InputFile, Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
-from bot.dialogs.engine import Reply
+from bot.chat.reply import Reply
 from bot.office.export_desk import PeriodError
 from handlers.telegram.commands import office_only
 from handlers.telegram.context import services_of, staff_of

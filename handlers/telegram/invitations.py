@@ -1,4 +1,4 @@
-"""/moi in the office group, its buttons, and /start <code> from an invitation link."""
+"""/moi in the office group and its buttons (a head redeems a code through the core router)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot.invitations.service import parse_button
-from handlers.telegram.commands import in_dialog_reminder, office_only, private_only
-from handlers.telegram.context import chat_of, office_button, services_of, staff_of
+from bot.kernel.hygiene import parse_id
+from handlers.telegram.commands import office_only
+from handlers.telegram.context import office_button, services_of, staff_of
 from handlers.telegram.render import fit, keyboard, send
 
 
@@ -41,40 +42,11 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             fit(reply.text), parse_mode=ParseMode.HTML, reply_markup=keyboard(reply)
         )
         return
-    if not value.isdigit():
+    if parse_id(value) is None:
         await query.answer(texts.get("invite.unknown"))
         return
-    notice = await invitations.revoke(int(value), staff_of(query.from_user))
+    notice = await invitations.revoke(parse_id(value) or 0, staff_of(query.from_user))
     await query.answer(notice, show_alert=True)
     await query.message.edit_text(
         fit(f"{query.message.text_html}\n\n{notice}"), parse_mode=ParseMode.HTML
     )
-
-
-async def start_with_code(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/start <code> (an invitation link): the unit's name and a confirmation, or why not.
-
-    An open onboarding gives way to a valid invitation; any other open dialog is recalled."""
-    if not await private_only(update, context) or not context.args:
-        return
-    services = services_of(context)
-    chat = chat_of(update)
-    async with services.conversations.lock(chat):
-        await _redeem(update, context, context.args[0])
-
-
-async def _redeem(update: Update, context: ContextTypes.DEFAULT_TYPE, code: str) -> None:
-    services = services_of(context)
-    chat = chat_of(update)
-    current = await services.conversations.current(chat)
-    if current is not None and current.dialog not in ("onboarding", "head_invitation"):
-        await in_dialog_reminder(update, context)
-        return
-    redemption = await services.invitations.redeem(chat, code)
-    replies = list(redemption.replies)
-    if redemption.dialog_context is not None:
-        answer = await services.conversations.begin(
-            chat, "head_invitation", redemption.dialog_context
-        )
-        replies += answer.replies
-    await send(context, chat.chat_id, replies)

@@ -8,7 +8,7 @@ from telegram import ForceReply, Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
-from bot.dialogs.engine import Reply
+from bot.chat.reply import Reply
 from bot.office.review import REPLY_ACTION, parse_office_button
 from handlers.telegram import announcements, deadlines
 from handlers.telegram.context import is_office_chat, office_button, services_of, staff_of

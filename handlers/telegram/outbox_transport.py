@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
+from telegram import Bot, InlineKeyboardMarkup, InputFile
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -19,6 +19,7 @@ from telegram.error import (
     TelegramError,
 )
 
+from bot.chat.reply import Button
 from bot.kernel.config import Settings
 from bot.kernel.outbox import (
     Blocked,
@@ -30,6 +31,7 @@ from bot.kernel.outbox import (
     TemporaryFailure,
 )
 from handlers.telegram.aiohttp_request import AiohttpRequest
+from handlers.telegram.render import keyboard_of
 
 # A 400 that means the recipient is gone for good, like a 403.
 _GONE = ("chat not found", "user is deactivated", "bot was blocked", "peer_id_invalid")
@@ -56,12 +58,8 @@ def make_outbox_bot(settings: Settings, *, connection_pool_size: int = 32) -> Bo
     )
 
 
-def _markup(rows: list[list[OutgoingButton]]) -> InlineKeyboardMarkup | None:
-    if not rows:
-        return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in rows]
-    )
+def _markup(buttons: list[OutgoingButton]) -> InlineKeyboardMarkup | None:
+    return keyboard_of([Button(b.label, b.data, b.row) for b in buttons])
 
 
 FileResolver = Callable[[str], Awaitable[bytes | None]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.dialogs.engine import Reply
+from bot.chat.reply import Reply
 from bot.office.statistics import StatisticsError
 from handlers.telegram.commands import office_only
 from handlers.telegram.context import services_of

@@ -23,12 +23,12 @@ import aiohttp
 from aiohttp import web
 
 from bot.chat.ref import ChatRef
-from bot.dialogs.engine import Attachment, Incoming, Reply
+from bot.chat.reply import Reply
+from bot.dialogs.conversation import Answer
+from bot.dialogs.engine import Attachment, Incoming
 from bot.kernel.outbox import PRIORITY_INTERACTIVE, DeliveryError, OutgoingMessage
 from bot.kernel.services import Services
-from handlers.zalo.buttons import ButtonCodec
 from handlers.zalo.client import ZaloClient
-from handlers.zalo.inbound import ZaloInbound
 from handlers.zalo.media import MediaRefused, ZaloMediaStore, download
 from handlers.zalo.render import ZaloButton, ZaloMessage, layout
 from handlers.zalo.settings import ZaloSettings
@@ -60,7 +60,7 @@ EVENT_PURGE_EVERY = 86400.0
 EVENTS_KEPT = timedelta(days=2)  # past Zalo's last redelivery (about 2 h): dedupe keys may go
 ALERT_EVERY = timedelta(hours=6)
 
-Answerer = Callable[[ChatRef, Incoming], Awaitable[list[Reply]]]
+Answerer = Callable[[ChatRef, Incoming], Awaitable[Answer]]
 
 
 class ZaloChannel:
@@ -81,9 +81,8 @@ class ZaloChannel:
         self.events = ZaloEventRepository(services.db)
         folder = media_folder or services.settings.database_path.parent / "zalo_media"
         self.media = ZaloMediaStore(folder, services.cipher)
-        self.codec = ButtonCodec(services.cipher.pseudonym)
-        self.inbound = ZaloInbound(services)
-        self.answerer: Answerer = self._answer_with_inbound
+        self.router = services.router
+        self.answerer: Answerer = self.router.handle
         self.inbox = EventInbox(
             self.events,
             self.cipher,
@@ -93,7 +92,6 @@ class ZaloChannel:
             lanes=True,
             concurrency=concurrency,
         )
-        self.wording = _wording(self.texts.raw("zalo.wording"))
         self.session: aiohttp.ClientSession | None = None
         self.keeper: TokenKeeper | None = None
         self.client: ZaloClient | None = None
@@ -116,9 +114,8 @@ class ZaloChannel:
         self.client = ZaloClient(self.settings, self.keeper, self.session, self.clock)
         policy = WindowPolicy(self.settings, self.interactions, self.clock)
         self.transport = ZaloTransport(
-            self.client, policy, self.codec, self.media, self.texts, self.clock
+            self.client, policy, self.router.seal, self.media, self.texts, self.clock
         )
-        self.transport.wording = list(self.wording)
         self.sender = ZaloOutboxSender(
             self.services.db,
             self.services.outbox.repo,
@@ -243,47 +240,42 @@ class ZaloChannel:
         user_id = _person(event)
         if user_id is None or user_id == self.settings.oa_id:
             return False  # unfollow, submitted info, echoes: nothing to answer
-        chat = ChatRef(CHANNEL, user_id)
-        async with self.services.conversations.lock(chat):
-            await self._handle(chat, event, event_id)
+        # one event of a person at a time already (the inbox's lanes); the router takes the
+        # chat's lock itself for each input
+        await self._handle(ChatRef(CHANNEL, user_id), event, event_id)
         return True
 
     async def _handle(self, chat: ChatRef, event: ZaloEvent, event_id: int) -> None:
         conversations = self.services.conversations
         before = await conversations.current(chat)
-        incoming: Incoming | None
-        problem: str | None = None
+        answer: Answer
         try:
-            incoming = await self._incoming(chat, event)
+            incoming = await self._incoming(event)
         except MediaRefused as exc:
-            incoming, problem = None, exc.text_key
-        if isinstance(event, ZaloFollow):
-            replies = await self.inbound.start(chat) if before is None else []
-        elif incoming is None:
-            replies = [Reply(self.texts.get(problem or "chat.not_understood"))]
+            incoming = None
+            again = await conversations.prompt_again(chat, exc.text_key)
+            answer = again or Answer([Reply(self.texts.get(exc.text_key))])
+        if isinstance(event, ZaloFollow):  # greeted, and onboarding offered to someone new
+            answer = await self.answerer(chat, Incoming(kind="text", text="/start"))
             if before is not None:
-                again = await conversations.prompt_again(chat, problem or "chat.not_understood")
-                replies = list(again.replies) if again else replies
-        else:
-            replies = await self.answerer(chat, incoming)
+                answer = Answer([])  # a dialog is open: it goes on where it was
+        elif incoming is not None:
+            answer = await self.answerer(chat, incoming)
         after = await conversations.current(chat)
         anonymous = _anonymous(before) or _anonymous(after)
+        assert self.transport is not None
         messages: list[ZaloMessage] = []
         if after is not None and _anonymous(after) and not _anonymous(before):
             messages += self._tip_notice()
-        messages += self._render(chat, replies)
-        await self._send(chat, messages, replies, keep=not anonymous)
+        messages += self.transport.render(chat.chat_id, list(answer.replies), answer.notice)
+        await self._send(chat, messages, keep=not anonymous)
         await self._done(chat, event, event_id, record=not anonymous)
 
-    async def _incoming(self, chat: ChatRef, event: ZaloEvent) -> Incoming | None:
+    async def _incoming(self, event: ZaloEvent) -> Incoming | None:
+        """The core's Incoming; a typed-back button payload stays text (the router opens its
+        seal and refuses a forged one or another person's like a stale button)."""
         if isinstance(event, ZaloText):
-            pressed = self.codec.read(chat.chat_id, event.text)
-            if pressed is None:
-                return Incoming(kind="text", text=event.text)
-            if pressed.data is None:  # forged, or another person's: refused like a stale button
-                log.warning("Zalo: a button payload that does not verify was refused")
-                return Incoming(kind="button", data="forged")
-            return Incoming(kind="button", data=pressed.data)
+            return Incoming(kind="text", text=event.text)
         if isinstance(event, ZaloLocation):
             return Incoming(kind="location", latitude=event.latitude, longitude=event.longitude)
         if isinstance(event, ZaloImage) and event.urls:
@@ -323,9 +315,6 @@ class ZaloChannel:
             self.settings.media_timeout_seconds,
         )
 
-    async def _answer_with_inbound(self, chat: ChatRef, incoming: Incoming) -> list[Reply]:
-        return (await self.inbound.handle(chat, incoming)).replies
-
     async def _done(self, chat: ChatRef, event: ZaloEvent, event_id: int, *, record: bool) -> None:
         """One transaction after the answer: the event is processed and, unless a tip is open,
         Zalo's window opens again and what waited for the person is due now, oldest first."""
@@ -349,17 +338,7 @@ class ZaloChannel:
         button = ZaloButton(self.texts.get("zalo.tip_web_button"), f"{url}/togiac", "url")
         return layout(self.texts.get("zalo.tip_notice"), [button], self.texts)
 
-    def _render(self, chat: ChatRef, replies: list[Reply]) -> list[ZaloMessage]:
-        assert self.transport is not None
-        messages: list[ZaloMessage] = []
-        for reply in replies:
-            buttons = [(b.label, b.data) for row in reply.buttons for b in row]
-            messages += self.transport.render(chat.chat_id, reply.text, buttons)
-        return messages
-
-    async def _send(
-        self, chat: ChatRef, messages: list[ZaloMessage], replies: list[Reply], *, keep: bool
-    ) -> None:
+    async def _send(self, chat: ChatRef, messages: list[ZaloMessage], *, keep: bool) -> None:
         assert self.transport is not None
         for index, message in enumerate(messages):
             try:
@@ -378,7 +357,7 @@ class ZaloChannel:
         async with self.services.db.transaction() as tx:
             for message in messages:
                 buttons = [
-                    [{"label": b.title, "data": self.codec_data(chat, b)}]
+                    {"label": b.title, "data": self.router.seal.open(chat, b.payload) or ""}
                     for b in message.buttons
                     if b.kind == "query"
                 ]
@@ -396,11 +375,6 @@ class ZaloChannel:
         if self.sender is not None:
             self.sender.notify()
 
-    def codec_data(self, chat: ChatRef, button: ZaloButton) -> str:
-        """The core's data back from a signed payload (the transport signs it again)."""
-        pressed = self.codec.read(chat.chat_id, button.payload)
-        return pressed.data if pressed is not None and pressed.data else button.payload
-
 
 def _person(event: ZaloEvent) -> str | None:
     if isinstance(event, ZaloUnfollow | ZaloSubmitInfo):
@@ -410,12 +384,3 @@ def _person(event: ZaloEvent) -> str | None:
 
 def _anonymous(state: object) -> bool:
     return state is not None and getattr(state, "dialog", None) in ANONYMOUS_DIALOGS
-
-
-def _wording(raw: str) -> list[tuple[str, str]]:
-    pairs = []
-    for line in raw.splitlines():
-        old, sep, new = line.partition("=>")
-        if sep and old.strip():
-            pairs.append((old.strip(), new.strip()))
-    return pairs

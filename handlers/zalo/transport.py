@@ -20,6 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
+from bot.chat.buttons import ButtonSeal
+from bot.chat.channel import Capabilities, shaped
+from bot.chat.ref import ChatRef
+from bot.chat.reply import Button, Reply
 from bot.kernel.clock import Clock
 from bot.kernel.outbox import (
     FileRef,
@@ -30,11 +34,10 @@ from bot.kernel.outbox import (
     PermanentFailure,
 )
 from content.texts import Texts
-from handlers.zalo.buttons import ButtonCodec
 from handlers.zalo.client import ZaloClient
 from handlers.zalo.media import ZaloMediaStore
 from handlers.zalo.outcomes import LOCAL, seconds_until_morning
-from handlers.zalo.render import ZaloButton, ZaloMessage, layout, to_plain
+from handlers.zalo.render import MAX_BUTTONS, MAX_UNITS, MORE_KEY, ZaloButton, ZaloMessage, to_plain
 from handlers.zalo.settings import ZaloSettings
 from storage.outbox import OutboxRow
 from storage.zalo import InteractionRepository
@@ -42,6 +45,17 @@ from storage.zalo import InteractionRepository
 log = logging.getLogger(__name__)
 
 CHANNEL = "zalo"
+# What the core may expect of Zalo (bot/chat/channel.py): plain text, 2,000 UTF-16 units and 5
+# buttons a message, presses typed back as text (so payloads are sealed), no edits, no toasts.
+CAPABILITIES = Capabilities(
+    edits=False,
+    toasts=False,
+    max_buttons=MAX_BUTTONS,
+    max_text=MAX_UNITS,
+    markup="plain",
+    buttons_as_text=True,
+    file_kinds=frozenset({"photo", "document"}),
+)
 CURRENT_KIND: ContextVar[str | None] = ContextVar("zalo_outbox_kind", default=None)
 NIGHT_START = time(22, 0)
 NIGHT_END = time(6, 0)
@@ -87,7 +101,7 @@ class WindowPolicy:
 
 
 def outgoing_buttons(message: OutgoingMessage) -> list[tuple[str, str]]:
-    return [(b.label, b.data) for row in message.buttons for b in row]
+    return [(b.label, b.data) for b in message.buttons]
 
 
 class ZaloTransport:
@@ -97,19 +111,18 @@ class ZaloTransport:
         self,
         client: ZaloClient,
         policy: WindowPolicy,
-        codec: ButtonCodec,
+        seal: ButtonSeal,
         media: ZaloMediaStore,
         texts: Texts,
         clock: Clock,
     ) -> None:
         self.client = client
         self.policy = policy
-        self.codec = codec
+        self.seal = seal
         self.media = media
         self.texts = texts
         self.clock = clock
         self._uploads: dict[str, tuple[str, datetime]] = {}  # sha256 -> (attachment id, when)
-        self.wording: list[tuple[str, str]] = []  # shared texts that name Telegram, reworded
         self.stats = {"cs": 0, "billed": 0, "template": 0}
 
     async def deliver(self, chat_id: str, message: OutgoingMessage) -> str:
@@ -133,13 +146,25 @@ class ZaloTransport:
         self.stats["template"] += 1
         return await self.client.send_template(chat_id, template_id, {"noi_dung": text})
 
-    def render(self, chat_id: str, text: str, buttons: list[tuple[str, str]]) -> list[ZaloMessage]:
-        """Neutral markup and button data as Zalo messages, payloads signed for the person."""
-        for old, new in self.wording:
-            text = text.replace(old, new)
-        sign = self.codec.sign
-        zalo_buttons = [ZaloButton(label, sign(chat_id, data)) for label, data in buttons]
-        return layout(text, zalo_buttons, self.texts)
+    def render(
+        self, chat_id: str, replies: list[Reply], notice: str | None = None
+    ) -> list[ZaloMessage]:
+        """The core's replies as Zalo messages: plain text within 2,000 UTF-16 units, at most
+        5 buttons each, every payload sealed for this person (bot/chat/buttons.py)."""
+        chat = ChatRef(CHANNEL, chat_id)
+        fitted = shaped(
+            replies,
+            CAPABILITIES,
+            notice=notice,
+            more_label=self.texts.get(MORE_KEY),
+            seal=lambda data: self.seal.seal(chat, data),
+        )
+        messages = []
+        for reply in fitted:
+            buttons = [ZaloButton(b.label, b.data) for b in reply.buttons]
+            if reply.text.strip() or buttons:
+                messages.append(ZaloMessage(to_plain(reply.text) or "…", buttons))
+        return messages
 
     async def send_messages(self, chat_id: str, messages: list[ZaloMessage]) -> str:
         """In order, promptly (not paced); the last message's id."""
@@ -156,7 +181,8 @@ class ZaloTransport:
         text = message.caption if message.caption is not None and ref else message.text
         if ref is not None:
             message_id = await self._send_file(chat_id, ref, is_image=message.photo is not None)
-        messages = self.render(chat_id, text, outgoing_buttons(message))
+        buttons = [Button(label, data) for label, data in outgoing_buttons(message)]
+        messages = self.render(chat_id, [Reply(text, buttons)]) if text or buttons else []
         if messages:
             message_id = await self.send_messages(chat_id, messages)
         return message_id
