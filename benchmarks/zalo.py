@@ -171,7 +171,7 @@ async def run_zalo(args: argparse.Namespace, procs: Procs, tmp: Path) -> dict[st
         run_checked("antq units import (Zalo only)", units, env=env, cwd=tmp)
         bot = procs.start("zalo-bot", [PYTHON, "-m", "bot", "run"], env=env, cwd=tmp)
         try:
-            await wait_http(f"http://127.0.0.1:{port}/healthz", bot)
+            await wait_http(f"http://127.0.0.1:{port}/", bot)
             people = []
             for first in range(0, args.users, 50):
                 batch = range(first, min(args.users, first + 50))

@@ -1,4 +1,4 @@
-"""The one command line: `antq run`, `sandbox`, `units ...`, `deadlines ...`, `backup FILE`."""
+"""The one command line: `antq run`, `sandbox`, `units`, `deadlines`, `staff`, `backup FILE`."""
 
 from __future__ import annotations
 
@@ -27,13 +27,13 @@ log = logging.getLogger("antq")
 
 
 async def serve(settings: Settings, bundle: Content) -> None:
-    """Run the configured channels and the HTTP server until SIGINT or SIGTERM.
+    """Run the configured channels and the web server until SIGINT or SIGTERM.
 
     Telegram when ANTQ_BOT_TOKEN is set, Zalo when ANTQ_ZALO_APP_ID is set, both in one process;
-    the HTTP server (ANTQ_HTTP_LISTEN) always runs: Zalo's webhook and the web pages.
+    the one HTTP server (ANTQ_HTTP_LISTEN) always runs: the web pages and Zalo's webhook.
     """
     from bot.app import StartupError
-    from handlers.http import HttpServer, build_http_app
+    from handlers.web import WebServer, build_web_app
 
     services = await open_services_or_exit(settings, bundle, Clock(settings.tz))
     telegram_app = None
@@ -42,18 +42,18 @@ async def serve(settings: Settings, bundle: Content) -> None:
         from bot.app import build_application
 
         telegram_app = build_application(services)
+    web_app = build_web_app(services)
     if settings.zalo_enabled:
         from handlers.zalo.channel import ZaloChannel
         from handlers.zalo.settings import ZaloSettings
 
         zalo = ZaloChannel(services, ZaloSettings.from_app(settings))
+        zalo.mount(web_app)  # POST /zalo/webhook and Zalo's domain check file
         if telegram_app is not None:
             from bot.app import TRANSPORT_KEY
 
             telegram_app.bot_data[TRANSPORT_KEY].resolve_file = zalo.media.get
-    server = HttpServer(
-        build_http_app([zalo.mount] if zalo else []), settings.http_host, settings.http_port
-    )
+    web_server = WebServer(web_app, settings.http_host, settings.http_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -66,21 +66,27 @@ async def serve(settings: Settings, bundle: Content) -> None:
         services.scheduler.start()  # the core's ticks, whichever channels run (idempotent)
         if zalo is not None:
             await zalo.start()
-        await server.start()
+        try:
+            await web_server.start()
+        except OSError as exc:
+            if telegram_app is None or zalo is not None:  # nothing works without the server
+                text = bundle.texts.raw("cli.http_failed", listen=settings.http_listen, detail=exc)
+                print(text, file=sys.stderr)
+                raise SystemExit(EXIT_CONFIG) from None
+            # Telegram alone keeps working; the log says why the pages are missing
+            log.error(
+                bundle.texts.raw("web.server.bind_failed", listen=settings.http_listen, detail=exc)
+            )
         running = [f"telegram {settings.mode.value}"] if telegram_app else []
         running += ["zalo"] if zalo else []
-        running += [f"http {settings.http_host}:{server.port}"]
+        running += [f"http {settings.http_listen}"]
         log.info(bundle.texts.get("cli.started", mode=", ".join(running)))
         await stop.wait()
     except StartupError as exc:
         print(bundle.texts.get(exc.text_key, **exc.params), file=sys.stderr)
         raise SystemExit(1) from None
-    except OSError as exc:  # e.g. the HTTP port is taken
-        text = bundle.texts.raw("cli.http_failed", listen=settings.http_listen, detail=str(exc))
-        print(text, file=sys.stderr)
-        raise SystemExit(EXIT_CONFIG) from None
     finally:
-        await server.stop()
+        await web_server.stop()
         if zalo is not None:
             await zalo.stop()
         services.scheduler.shutdown()
@@ -89,6 +95,32 @@ async def serve(settings: Settings, bundle: Content) -> None:
 
             await stop_bot(telegram_app)
         await services.close()
+
+
+async def serve_web(settings: Settings, bundle: Content) -> None:
+    """Only the web pages and the console (no Telegram), until SIGINT or SIGTERM."""
+    from handlers.web import WebServer, build_web_app
+
+    services = await open_services_or_exit(settings, bundle, Clock(settings.tz))
+    server = WebServer(build_web_app(services), settings.http_host, settings.http_port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await server.start()
+        await stop.wait()
+    finally:
+        await server.stop()
+        await services.close()
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    bundle = load_content_or_exit()
+    settings = load_settings_or_exit(bundle.texts, need_token=False)
+    configure_logging(settings.log_level)
+    asyncio.run(serve_web(settings, bundle))
+    return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -121,6 +153,7 @@ def cmd_units_invites(args: argparse.Namespace) -> int:
     from bot.invitations.export import write_files
     from bot.invitations.service import InvitationService
     from bot.kernel.clock import format_local
+    from handlers.telegram.links import start_links
 
     bundle = load_content_or_exit()
     texts = bundle.texts
@@ -150,7 +183,7 @@ def cmd_units_invites(args: argparse.Namespace) -> int:
             database_unusable(bundle, settings.database_path, exc)
         finally:
             await db.close()
-        xlsx, csv_path = write_files(issued, username, out, texts, settings.tz)
+        xlsx, csv_path = write_files(issued, start_links(username), out, texts, settings.tz)
         expires = format_local(issued[0].expires_at, settings.tz)
         print(
             texts.raw(
@@ -278,6 +311,67 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def cmd_staff(args: argparse.Namespace) -> int:
+    """`antq staff add|list|disable|reset`: accounts of the web console."""
+    from bot.office.staff import StaffError, StaffService
+
+    bundle = load_content_or_exit()
+    texts = bundle.texts
+    settings = load_settings_or_exit(texts, need_token=False)
+    password: str | None = None
+    if args.staff_command == "add" and args.password_stdin:
+        if sys.stdin.isatty():
+            print(texts.raw("web.staff.password_prompt"), file=sys.stderr)
+        password = sys.stdin.readline().rstrip("\r\n")
+
+    async def run() -> int:
+        services = await open_services_or_exit(settings, bundle, Clock(settings.tz))
+        staff = StaffService(services.db, services.cipher, services.clock)
+        try:
+            if args.staff_command == "add":
+                row, one_time = await staff.add(
+                    args.username, args.name, args.role, password, "cli"
+                )
+                print(texts.raw("web.staff.added", username=row.username, role=row.role))
+                if one_time:
+                    print(texts.raw("web.staff.one_time", password=one_time))
+            elif args.staff_command == "list":
+                rows = await staff.list()
+                if not rows:
+                    print(texts.raw("web.staff.list_empty"))
+                for row in rows:
+                    print(
+                        texts.raw(
+                            "web.staff.list_line",
+                            username=row.username,
+                            role=row.role,
+                            state=texts.raw(
+                                "web.staff.active" if row.active else "web.staff.inactive"
+                            ),
+                            totp=texts.raw(
+                                "web.staff.totp_on" if row.totp_secret else "web.staff.totp_off"
+                            ),
+                            name=row.name,
+                        )
+                    )
+            elif args.staff_command == "disable":
+                await staff.disable(args.username, "cli")
+                print(texts.raw("web.staff.disabled", username=args.username))
+            else:
+                one_time = await staff.reset(args.username, "cli")
+                print(texts.raw("web.staff.reset", username=args.username, password=one_time))
+        except StaffError as exc:
+            print(texts.raw(f"web.staff.{exc.key}"), file=sys.stderr)
+            return 1
+        except sqlite3.Error as exc:
+            database_unusable(bundle, settings.database_path, exc)
+        finally:
+            await services.close()
+        return 0
+
+    return asyncio.run(run())
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from sandbox.terminal import remove_database, run_terminal
 
@@ -294,6 +388,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="start the bot with the configured token")
     run.set_defaults(func=cmd_run)
+
+    web = commands.add_parser(
+        "web", help="serve only the web pages and the console on ANTQ_HTTP_LISTEN (no Telegram)"
+    )
+    web.set_defaults(func=cmd_web)
 
     sandbox = commands.add_parser(
         "sandbox", help="start a local Telegram sandbox and the bot, and chat in this terminal"
@@ -337,6 +436,26 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--csv", action="store_true", help="one CSV per sheet instead of XLSX")
     export.add_argument("file", help="the .xlsx file to write")
     export.set_defaults(func=cmd_export)
+
+    staff = commands.add_parser("staff", help="accounts of the office's web console")
+    staff_commands = staff.add_subparsers(dest="staff_command", required=True)
+    staff_add = staff_commands.add_parser(
+        "add", help="create an account (prints a one-time password unless --password-stdin)"
+    )
+    staff_add.add_argument("username")
+    staff_add.add_argument("--name", required=True, help="the person's full name")
+    staff_add.add_argument("--role", required=True, choices=["admin", "clerk", "viewer"])
+    staff_add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    staff_commands.add_parser("list", help="list the accounts")
+    staff_disable = staff_commands.add_parser("disable", help="lock an account, end its sessions")
+    staff_disable.add_argument("username")
+    staff_reset = staff_commands.add_parser(
+        "reset", help="a new one-time password; two-step login is enrolled again"
+    )
+    staff_reset.add_argument("username")
+    staff.set_defaults(func=cmd_staff)
 
     purge = commands.add_parser(
         "purge", help="erase the content of reports closed longer than ANTQ_RETENTION_DAYS"

@@ -42,7 +42,7 @@ def build_application(services: Services) -> Application:
     ]
     app = (
         ApplicationBuilder()
-        .token(settings.bot_token.get_secret_value())
+        .token(settings.bot_token.get_secret_value() if settings.bot_token else "")
         .base_url(f"{settings.api_base_url}/bot")
         .base_file_url(f"{settings.api_base_url}/file/bot")
         .request(requests[0])

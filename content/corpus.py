@@ -27,6 +27,7 @@ NOT_ON_ZALO = (
     "commands.",
     "invite.cli.",
     "invite.file.",
+    "web.",  # the web pages and the office's console: read in a browser
 )
 
 

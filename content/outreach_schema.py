@@ -160,13 +160,13 @@ class OutreachItem(BaseModel):
             raise ValueError(f"parent version is {len(parent)} characters, at most 1000")
         if not self.sources:
             raise ValueError("a teaching week names its sources")
-        from content.style import parent_problems, staff_problems, zalo_problems
+        from content import style as house_style
 
-        style = [f"teacher: {p}" for p in staff_problems(self.teacher)]
-        style += [f"parent: {p}" for p in parent_problems(self.parent)]
-        style += [f"teacher: {p}" for p in zalo_problems(self.teacher, long=True)]
+        style = [f"teacher: {p}" for p in house_style.staff_problems(self.teacher)]
+        style += [f"parent: {p}" for p in house_style.parent_problems(self.parent)]
+        style += [f"teacher: {p}" for p in house_style.zalo_problems(self.teacher, long=True)]
         for name in ("parent", "primary_note", "staff_note", "title"):
-            style += [f"{name}: {p}" for p in zalo_problems(getattr(self, name) or "")]
+            style += [f"{name}: {p}" for p in house_style.zalo_problems(getattr(self, name) or "")]
         if style:
             raise ValueError("; ".join(style))
         return self

@@ -6,6 +6,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+FileKind = Literal["photo", "video", "document"]
+FILE_KINDS: tuple[FileKind, ...] = ("photo", "video", "document")
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -68,9 +71,7 @@ class PhoneStep(_Step):
 class AttachmentsStep(_Step):
     kind: Literal["attachments"]
     max_files: int = Field(default=5, ge=1, le=10)
-    kinds: list[Literal["photo", "video", "document"]] = Field(
-        default_factory=lambda: ["photo", "video", "document"]
-    )
+    kinds: list[FileKind] = Field(default_factory=lambda: list(FILE_KINDS))
     sanitize: bool = False  # documents pass the channel's metadata stripper before they count
 
 

@@ -89,13 +89,17 @@ class Texts:
         except KeyError:
             raise ContentError(f"text key not found: {key}") from None
 
-    def get(self, key: str, channel: str | None = None, **params: object) -> str:
-        """The text for key, each parameter HTML-escaped (a person's words are never markup)."""
+    def get(self, key: str, **params: object) -> str:
+        """The text for key, each parameter HTML-escaped (a person's words are never markup).
+
+        A `channel` parameter picks the `key@channel` variant where there is one."""
+        channel = _channel(params)
         safe = {name: html.escape(str(value), quote=False) for name, value in params.items()}
         return self.template(key, channel).format_map(safe)
 
-    def raw(self, key: str, channel: str | None = None, **params: object) -> str:
+    def raw(self, key: str, **params: object) -> str:
         """The text for key with parameters as they are: for button labels, which are plain."""
+        channel = _channel(params)
         return self.template(key, channel).format_map({k: str(v) for k, v in params.items()})
 
     def variants(self, key: str) -> dict[str, str]:
@@ -131,6 +135,12 @@ def check_variants(templates: Mapping[str, str]) -> None:
             )
     if problems:
         raise ContentError("; ".join(problems))
+
+
+def _channel(params: dict[str, object]) -> str | None:
+    """Take the channel out of a text's parameters (a dialog's context carries it)."""
+    channel = params.pop("channel", None)
+    return channel if isinstance(channel, str) else None
 
 
 def fold(text: str) -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from storage.db import Database, Transaction, from_db, to_db
 
@@ -58,6 +60,6 @@ class AuditLog:
         return [_entry(row) for row in rows]
 
 
-def _entry(row: object) -> AuditEntry:
-    id_, at, actor, action, subject, details = row  # type: ignore[misc]
+def _entry(row: Sequence[Any]) -> AuditEntry:
+    id_, at, actor, action, subject, details = row
     return AuditEntry(int(id_), from_db(str(at)), actor, action, subject, details)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from storage.db import Database, Transaction, from_db, to_db
 
@@ -23,8 +24,8 @@ class Invitation:
 _COLUMNS = "id, unit_code, created_at, expires_at, revoked_at, used_at, used_by"
 
 
-def _invitation(row: object) -> Invitation:
-    id_, unit, created, expires, revoked, used, used_by = row  # type: ignore[misc]
+def _invitation(row: Sequence[Any]) -> Invitation:
+    id_, unit, created, expires, revoked, used, used_by = row
     return Invitation(
         id_,
         unit,

@@ -255,7 +255,7 @@ class OutboxRepository:
 
 
 def _filter(kind: str | None, ref: str | None) -> tuple[str, list[object]]:
-    where, params = "", []
+    where, params = "", list[object]()
     if kind is not None:
         where += " AND kind = ?"
         params.append(kind)

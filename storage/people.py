@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from storage.db import Database, Transaction, from_db, to_db
 
@@ -25,8 +27,8 @@ class Person:
 _COLUMNS = "id, channel, chat_id, role, unit_code, consent_at, subscribed, active"
 
 
-def _person(row: object) -> Person:
-    id_, channel, chat_id, role, unit_code, consent_at, subscribed, active = row  # type: ignore[misc]
+def _person(row: Sequence[Any]) -> Person:
+    id_, channel, chat_id, role, unit_code, consent_at, subscribed, active = row
     return Person(
         id_, channel, chat_id, role, unit_code, from_db(consent_at), bool(subscribed), bool(active)
     )

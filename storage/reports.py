@@ -73,12 +73,13 @@ class ReportRepository:
         body: str,
         passphrase_hash: str | None,
         now: datetime,
+        source: str | None = None,
     ) -> int:
         stamp = to_db(now)
         return await tx.insert(
             "INSERT INTO reports (code, anonymous, channel, chat_id, category, unit_code, body, "
-            "passphrase_hash, created_at, updated_at, last_announced_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "passphrase_hash, created_at, updated_at, last_announced_at, source) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE(?, ?))",
             [
                 code,
                 int(anonymous),
@@ -91,8 +92,26 @@ class ReportRepository:
                 stamp,
                 stamp,
                 stamp,
+                source,
+                channel,
             ],
         )
+
+    async def version_in(self, tx: Transaction, report_id: int) -> int:
+        """The report's version for the console's check: the id of its latest event (0: none)."""
+        row = await tx.fetch_one(
+            "SELECT COALESCE(MAX(id), 0) FROM report_events WHERE report_id = ?", [report_id]
+        )
+        return int(row[0]) if row else 0
+
+    async def version(self, report_id: int) -> int:
+        row = await self.db.fetch_one(
+            "SELECT COALESCE(MAX(id), 0) FROM report_events WHERE report_id = ?", [report_id]
+        )
+        return int(row[0]) if row else 0
+
+    async def set_assignee(self, tx: Transaction, report_id: int, assignee: str | None) -> None:
+        await tx.execute("UPDATE reports SET assignee = ? WHERE id = ?", [assignee, report_id])
 
     async def code_taken(self, tx: Transaction, code: str) -> bool:
         return await tx.fetch_one("SELECT 1 FROM reports WHERE code = ?", [code]) is not None

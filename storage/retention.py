@@ -35,6 +35,7 @@ class RetentionRepository:
             (empty_body, to_db(now), *report_ids),
         )
         await tx.execute(f"DELETE FROM report_files WHERE report_id IN ({marks})", report_ids)
+        await tx.execute(f"DELETE FROM web_file_blobs WHERE report_id IN ({marks})", report_ids)
         await tx.execute(
             f"UPDATE report_events SET note = NULL WHERE report_id IN ({marks})", report_ids
         )

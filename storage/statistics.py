@@ -64,18 +64,18 @@ class StatisticsRepository:
             (f"outreach:{first_week}", f"outreach:{after_week}"),
         ):
             result.outreach[row[0]] = int(row[1])
-        row = await self.db.fetch_one(
+        single = await self.db.fetch_one(
             "SELECT COUNT(*) FROM unit_confirmations WHERE week_start >= ? AND week_start < ?",
             (first_week, after_week),
         )
-        result.confirmations = int(row[0]) if row else 0
-        row = await self.db.fetch_one(
+        result.confirmations = int(single[0]) if single else 0
+        single = await self.db.fetch_one(
             "SELECT (SELECT COUNT(DISTINCT week_start) FROM outreach_pushes "
             " WHERE audience = 'staff' AND week_start >= ? AND week_start < ?) "
             "* (SELECT COUNT(*) FROM units)",
             (first_week, after_week),
         )
-        result.confirmations_expected = int(row[0]) if row else 0
+        result.confirmations_expected = int(single[0]) if single else 0
         result.deadlines = [
             (row[0], row[1] or row[0], int(row[2]), int(row[3]))
             for row in await self.db.fetch_all(

@@ -9,6 +9,7 @@ import pytest
 
 from bot.chat.ref import Staff
 from bot.deadlines.service import Scope
+from handlers.telegram.links import start_links
 from sandbox.telegram import SimUser
 from storage.audit import AuditLog
 from tests.conftest import CLERK_ID, OFFICE_CHAT_ID, Harness
@@ -56,7 +57,7 @@ async def test_every_office_action_is_recorded_without_personal_content(
     await announcements.press(draft.id, "ok", "", CLERK)
     await announcements.press(draft.id, "stop", "", CLERK)
 
-    invitation = await services.invitations.issue_one("THPT-DX01", CLERK, "antq_bot")
+    invitation = await services.invitations.issue_one("THPT-DX01", CLERK, start_links("antq_bot"))
     assert invitation.buttons
     invitation_id = int(invitation.buttons[0].data.split(":")[-1])
     await services.invitations.revoke(invitation_id, CLERK)

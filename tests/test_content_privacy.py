@@ -7,15 +7,20 @@ import re
 import pytest
 
 from bot.kernel.config import Settings
+from bot.office.retention import retention_words as retention_words_of
 from content.texts import CHANNELS
 
 CHANNEL_OPTIONS = [None, *CHANNELS]
 
 
 def retention_words() -> str:
-    days = Settings.model_fields["retention_days"].default
-    assert days % 365 == 0, "the texts say the retention in months: update them with the setting"
-    return f"{days // 365 * 12} tháng"
+    """The texts name the retention setting by a parameter, filled in from the setting."""
+    return "{retention}"
+
+
+def test_the_retention_words_follow_the_setting():
+    assert retention_words_of(Settings.model_fields["retention_days"].default) == "12 tháng"
+    assert retention_words_of(730) == "24 tháng" and retention_words_of(90) == "90 ngày"
 
 
 @pytest.mark.parametrize("channel", CHANNEL_OPTIONS)

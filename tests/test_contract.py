@@ -319,3 +319,21 @@ async def test_the_scheduler_runs_with_no_telegram_configured(rig: FakeChannel):
     before = datetime.now(UTC) - timedelta(seconds=1)
     await scheduler.run_all()
     assert all(scheduler.last_run[job] >= before for job in scheduler.jobs)
+
+
+async def test_the_privacy_notice_names_the_retention_setting(tmp_path: Path, bundle: Content):
+    settings = Settings(
+        _env_file=None,
+        database_path=tmp_path / "antq.db",
+        data_key_file=tmp_path / "antq.key",
+        retention_days=730,
+    )
+    services = await Services.open(settings, bundle, ManualClock(TZ, START))
+    try:
+        channel = FakeChannel(services)
+        shown = await person(channel, 7).say("xin chào")
+        assert any("24 tháng" in m.text for m in shown)
+        shown = await person(channel, 8).say("tố giác")
+        assert any("sau 24 tháng" in m.text for m in shown)
+    finally:
+        await services.close()

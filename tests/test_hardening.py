@@ -32,6 +32,7 @@ from bot.office.export_desk import ExportDesk
 from bot.units.importer import parse_units_file
 from content.schema import DialogSpec
 from handlers.telegram.dedupe import RecentUpdates
+from handlers.telegram.links import start_links
 from handlers.telegram.render import fit
 from sandbox.telegram import SimUser
 from storage.db import Database
@@ -284,7 +285,7 @@ def test_f5_the_invitations_file_takes_a_unit_name_with_control_characters(tmp_p
     issued = [
         Issued(Unit("A\x02", "Trường\x01 A\x0b", "THPT", "Xã\x1b"), "c0de", 1, datetime.now(UTC))
     ]
-    xlsx, _ = write_files(issued, "antq_bot", tmp_path / "moi.xlsx", bundle.texts, TZ)
+    xlsx, _ = write_files(issued, start_links("antq_bot"), tmp_path / "moi.xlsx", bundle.texts, TZ)
     rows = list(openpyxl.load_workbook(xlsx).active.iter_rows(values_only=True))
     assert rows[1][:4] == ("A", "Trường A", "THPT", "Xã")
 

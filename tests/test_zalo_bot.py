@@ -29,7 +29,7 @@ from bot.kernel.outbox import (
     RetryLater,
 )
 from content import Content
-from handlers.http import HttpServer, build_http_app
+from handlers.web import WebServer, build_web_app
 from handlers.zalo.channel import ZaloChannel
 from handlers.zalo.render import utf16_len
 from handlers.zalo.settings import ZaloSettings
@@ -382,7 +382,7 @@ async def post(world: ZaloWorld, body: bytes, signature: str | None) -> int:
     headers = {"Content-Type": "application/json"}
     if signature is not None:
         headers["X-ZEvent-Signature"] = signature
-    url = f"{world.http.url}/zalo/webhook"
+    url = f"http://127.0.0.1:{world.port}/zalo/webhook"
     async with (
         aiohttp.ClientSession() as session,
         session.post(url, data=body, headers=headers) as r,
@@ -418,7 +418,11 @@ async def test_a_crash_between_the_200_and_the_answer_loses_nothing(world: ZaloW
     await onboard(lan)
     await lan.drain()
     assert world.channel is not None
-    world.channel.inbox.submit = lambda event_id: None  # type: ignore[method-assign]
+
+    def die(event_id: int, event: object = None) -> None:
+        """The process dies after the event is stored and acknowledged."""
+
+    world.channel.inbox.submit = die  # type: ignore[method-assign,assignment]
     await lan.say("/trogiup")  # stored and acknowledged, then the process dies
     assert await lan.drain(0.3) == []
     await world.crash()
@@ -626,10 +630,12 @@ async def test_telegram_and_zalo_in_one_process(harness: Harness) -> None:
         )
         channel = ZaloChannel(services, zalo_settings)
         harness.app.bot_data[TRANSPORT_KEY].resolve_file = channel.media.get
-        http = HttpServer(build_http_app([channel.mount]), "127.0.0.1", port)
+        web_app = build_web_app(services)
+        channel.mount(web_app)
+        http = WebServer(web_app, "127.0.0.1", port)
         await channel.start()
         await http.start()
-        await control.set_webhook(f"{http.url}/zalo/webhook")
+        await control.set_webhook(f"http://127.0.0.1:{port}/zalo/webhook")
         try:
             lan = Person(await control.create_person("Nguyễn Thị Lan"), None)  # type: ignore[arg-type]
             tg = await harness.user("Minh")

@@ -14,7 +14,7 @@ from bot.kernel.config import Settings
 from bot.kernel.services import Services
 from bot.kernel.startup import quiet_libraries
 from content import Content
-from handlers.http import HttpServer, build_http_app
+from handlers.web import WebServer, build_web_app
 from handlers.zalo.channel import ZaloChannel
 from handlers.zalo.settings import ZaloSettings
 from sandbox.zalo import NoMessageError, ZaloSandboxClient, ZaloSandboxServer, ZaloSimUser
@@ -39,7 +39,7 @@ class ZaloWorld:
     port: int = field(default_factory=free_port)
     services: Services | None = None
     channel: ZaloChannel | None = None
-    http: HttpServer | None = None
+    http: WebServer | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def settings(self) -> Settings:
@@ -67,10 +67,12 @@ class ZaloWorld:
         settings = self.settings()
         self.services = await Services.open(settings, self.bundle, self.clock)
         self.channel = ZaloChannel(self.services, ZaloSettings.from_app(settings))
-        self.http = HttpServer(build_http_app([self.channel.mount]), "127.0.0.1", self.port)
+        web_app = build_web_app(self.services)
+        self.channel.mount(web_app)
+        self.http = WebServer(web_app, "127.0.0.1", self.port)
         await self.channel.start()
         await self.http.start()
-        await self.control.set_webhook(f"{self.http.url}/zalo/webhook")
+        await self.control.set_webhook(f"http://127.0.0.1:{self.port}/zalo/webhook")
 
     async def stop(self) -> None:
         if self.http is not None:
@@ -107,7 +109,7 @@ class ZaloWorld:
         assert self.http is not None
         await self.control.set_webhook(None)
         user = await self.control.create_person(name, follow=True)
-        await self.control.set_webhook(f"{self.http.url}/zalo/webhook")
+        await self.control.set_webhook(f"http://127.0.0.1:{self.port}/zalo/webhook")
         return Person(user, self)
 
     async def idle(self) -> None:

@@ -8,11 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.chat.buttons import ButtonFamily
+from bot.chat.paging import page_of, paging_buttons
 from bot.chat.ref import Staff
 from bot.chat.reply import Button, Reply, laid_out
 from bot.kernel.clock import Clock
 from bot.kernel.hygiene import parse_id
-from bot.kernel.outbox import PRIORITY_REMINDER, OutgoingMessage
+from bot.kernel.outbox import PRIORITY_REMINDER, FileRef, OutgoingMessage
 from content.texts import Texts
 from storage.announcements import Announcement, AnnouncementRepository
 from storage.audit import AuditLog
@@ -88,7 +89,7 @@ class AnnouncementService:
         return self.texts.get("announce.prompt")
 
     def is_prompt(self, text: str | None) -> bool:
-        return bool(text) and text.startswith(self.texts.raw("announce.prompt_marker"))
+        return text is not None and text.startswith(self.texts.raw("announce.prompt_marker"))
 
     async def draft(self, staff: Staff, chat_id: str, text: str, photo: str | None) -> Reply:
         if not text.strip() and photo is None:
@@ -156,30 +157,17 @@ class AnnouncementService:
 
     async def _area_choice(self, announcement_id: int, page: int) -> Reply:
         areas = await self.repo.areas()
-        last = max(0, (len(areas) - 1) // AREAS_PER_PAGE)
-        page = min(max(page, 0), last)
-        start = page * AREAS_PER_PAGE
+        shown = page_of(areas, page, AREAS_PER_PAGE)
         rows = [
             [Button(self.texts.raw("announce.all_areas"), button(announcement_id, "z", ALL_AREAS))]
         ]
         rows += [
-            [Button(area, button(announcement_id, "z", str(start + offset)))]
-            for offset, area in enumerate(areas[start : start + AREAS_PER_PAGE])
+            [Button(area, button(announcement_id, "z", str(shown.start + offset)))]
+            for offset, area in enumerate(shown.items)
         ]
-        paging = []
-        if page > 0:
-            paging.append(
-                Button(
-                    self.texts.raw("dialog.previous_page"),
-                    button(announcement_id, "zp", str(page - 1)),
-                )
-            )
-        if page < last:
-            paging.append(
-                Button(
-                    self.texts.raw("dialog.next_page"), button(announcement_id, "zp", str(page + 1))
-                )
-            )
+        paging = paging_buttons(
+            self.texts, shown.number, shown.last, lambda n: button(announcement_id, "zp", str(n))
+        )
         if paging:
             rows.append(paging)
         rows.append([Button(self.texts.raw("announce.cancel"), button(announcement_id, "x"))])
@@ -239,7 +227,7 @@ class AnnouncementService:
             "announce.message", org=html.escape(self.org_name), text=html.escape(announcement.text)
         )
         if announcement.photo_file_id:
-            return OutgoingMessage(text=text, photo=announcement.photo_file_id)
+            return OutgoingMessage(text=text, photo=FileRef(file_id=announcement.photo_file_id))
         return OutgoingMessage(text=text)
 
     def render_reference(self, reference: str) -> OutgoingMessage:

@@ -172,7 +172,10 @@ class ChatRouter:
             if wait is not None:
                 return Answer([Reply(self.texts.get("report.too_many", minutes=wait))])
             lead.append(Reply(self.texts.get("emergency")))
-        context = await services.reports.dialog_context(chat)
+        context = {
+            **services.conversations.common_context,
+            **await services.reports.dialog_context(chat),
+        }
         if intro_key:
             lead.append(Reply(self.texts.get(intro_key, channel=chat.channel, **context)))
         answer = await services.conversations.begin(chat, dialog, context)

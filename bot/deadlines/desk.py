@@ -7,6 +7,7 @@ import html
 from dataclasses import dataclass, field
 
 from bot.chat.buttons import ButtonFamily
+from bot.chat.paging import page_of, paging_buttons
 from bot.chat.ref import Staff
 from bot.chat.reply import Button, Reply, laid_out
 from bot.deadlines.progress_export import DeadlineSheet, progress_workbook
@@ -258,22 +259,14 @@ class DeadlineDesk:
         t = self.texts
         column = "kind" if action == "uk" else "area"
         values = await self.repo.distinct(column)
-        last = max(0, (len(values) - 1) // PAGE_SIZE)
-        page = min(max(page, 0), last)
-        start = page * PAGE_SIZE
+        shown = page_of(values, page, PAGE_SIZE)
         rows = [
-            [Button(value[:60], button(deadline.id, f"{action}s", str(start + offset)))]
-            for offset, value in enumerate(values[start : start + PAGE_SIZE])
+            [Button(value[:60], button(deadline.id, f"{action}s", str(shown.start + offset)))]
+            for offset, value in enumerate(shown.items)
         ]
-        paging = []
-        if page > 0:
-            paging.append(
-                Button(t.raw("dialog.previous_page"), button(deadline.id, action, str(page - 1)))
-            )
-        if page < last:
-            paging.append(
-                Button(t.raw("dialog.next_page"), button(deadline.id, action, str(page + 1)))
-            )
+        paging = paging_buttons(
+            t, shown.number, shown.last, lambda n: button(deadline.id, action, str(n))
+        )
         if paging:
             rows.append(paging)
         rows.append([Button(t.raw("dialog.back"), button(deadline.id, "u"))])
@@ -335,7 +328,7 @@ class DeadlineDesk:
     def is_prompt(self, text: str | None) -> bool:
         """One of our prompts (a deadline's field, an answer to a question), maybe an old one."""
         markers = (self.texts.raw("deadline.prompt_marker"), self.texts.raw("deadline.help.marker"))
-        return bool(text) and text.startswith(markers)
+        return text is not None and text.startswith(markers)
 
     async def remember_prompt(self, prompt: Prompt, message_id: str) -> None:
         await self.repo.await_reply(prompt.deadline_id, prompt.field, message_id)

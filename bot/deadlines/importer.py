@@ -301,5 +301,5 @@ def read_scope(value: object) -> Scope | None:
                     return Scope("list", None, tuple(split_codes(rest)))
                 return Scope(kind, " ".join(rest.split()))
         return None
-    codes = split_codes(text)
-    return Scope("list", None, tuple(codes)) if codes else None
+    listed = split_codes(text)
+    return Scope("list", None, tuple(listed)) if listed else None

@@ -59,6 +59,7 @@ class Conversations:
         unseal: Callable[[str], str] = _same,
         pseudonym: Callable[[str], str] = _same,
         after_commit: Callable[[], None] | None = None,
+        common_context: Mapping[str, str] | None = None,
         former_pseudonyms: Callable[[str], list[str]] | None = None,
     ) -> None:
         self.db = db
@@ -71,6 +72,8 @@ class Conversations:
         self.unseal = unseal
         self.pseudonym = pseudonym  # open dialogs are filed under this, not under the chat id
         self.after_commit = after_commit
+        # what every dialog's texts may name, e.g. how long content is kept (a setting)
+        self.common_context = dict(common_context or {})
         self.former_pseudonyms = former_pseudonyms  # after a key rotation: where rows were
         self.sanitizer: Sanitizer | None = None  # set by the channel that can fetch files
         self._locks: weakref.WeakValueDictionary[ChatRef, asyncio.Lock] = (
@@ -119,7 +122,8 @@ class Conversations:
         """Start a dialog, replacing any open one."""
         await self._refile(chat)  # so that one kept under an older key is replaced, not orphaned
         # the channel goes into the dialog's context: texts with a variant per channel use it
-        result = await self.engine.start(dialog_id, {**(context or {}), "channel": chat.channel})
+        context = {**self.common_context, **(context or {}), "channel": chat.channel}
+        result = await self.engine.start(dialog_id, context)
         return await self._settle(chat, dialog_id, result)
 
     async def handle(self, chat: ChatRef, incoming: Incoming) -> Answer | None:
@@ -180,7 +184,10 @@ class Conversations:
                 finish = await self.finishers[dialog_id](tx, chat, result.answers, result.context)
                 replies += finish.replies
                 if finish.next_dialog:
-                    following = await self.engine.start(finish.next_dialog, finish.next_context)
+                    following = await self.engine.start(
+                        finish.next_dialog,
+                        {**self.common_context, **finish.next_context, "channel": chat.channel},
+                    )
                     replies += following.replies
                     state = following.state
             if state is not None:

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from bot.chat.buttons import ButtonFamily
+from bot.chat.paging import paging_buttons
 from bot.chat.reply import Button, Reply
 from bot.kernel.hygiene import clean_input, visible_length
 from content.schema import (
@@ -471,7 +472,7 @@ class DialogEngine:
     async def _render(
         self, spec: DialogSpec, state: DialogState, step: Step, problem: str | None = None
     ) -> Reply:
-        params = {**state.context}
+        params: dict[str, object] = {**state.context}
         if isinstance(step, TextStep):
             params.update(min=step.min_length, max=step.max_length)
         if isinstance(step, AttachmentsStep):
@@ -538,14 +539,11 @@ class DialogEngine:
             Button(label, payload(state.seq, "o", i), i // step.columns)
             for i, (_, label) in enumerate(page.options)
         ]
-        if state.page > 0:
-            previous = self.texts.raw("dialog.previous_page")
-            buttons.append(Button(previous, payload(state.seq, "p"), PAGE_ROW))
-        if state.page < last_page:
-            buttons.append(
-                Button(self.texts.raw("dialog.next_page"), payload(state.seq, "n"), PAGE_ROW)
-            )
-        return buttons
+
+        def turn(page: int) -> str:
+            return payload(state.seq, "n" if page > state.page else "p")
+
+        return buttons + paging_buttons(self.texts, state.page, last_page, turn, PAGE_ROW)
 
     def _attachment_buttons(self, state: DialogState, step: AttachmentsStep) -> list[Button]:
         if state.answers.get(step.id):

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from bot.invitations.service import Issued, link
+from bot.invitations.service import Issued, LinkOf
 from bot.kernel.clock import format_local
 from bot.kernel.hygiene import xml_safe
 from content.texts import Texts
@@ -26,14 +26,14 @@ def _safe(value: str) -> str:
     return f"'{value}" if value.startswith(_FORMULA_START) else value
 
 
-def rows(issued: list[Issued], bot_username: str, tz: ZoneInfo) -> list[list[str]]:
+def rows(issued: list[Issued], link: LinkOf, tz: ZoneInfo) -> list[list[str]]:
     return [
         [
             xml_safe(item.unit.code),  # a control character would break the workbook
             xml_safe(item.unit.name),
             xml_safe(item.unit.kind),
             xml_safe(item.unit.area),
-            link(bot_username, item.code),
+            link(item.code),
             format_local(item.expires_at, tz),
         ]
         for item in issued
@@ -41,14 +41,14 @@ def rows(issued: list[Issued], bot_username: str, tz: ZoneInfo) -> list[list[str
 
 
 def write_files(
-    issued: list[Issued], bot_username: str, out: Path, texts: Texts, tz: ZoneInfo
+    issued: list[Issued], link: LinkOf, out: Path, texts: Texts, tz: ZoneInfo
 ) -> tuple[Path, Path]:
     """The .xlsx at `out` and a .csv beside it (UTF-8 with BOM, for Excel); owner-only."""
     out = out.with_suffix(".xlsx")
     csv_path = out.with_suffix(".csv")
     out.parent.mkdir(parents=True, exist_ok=True)
     header = [texts.raw(f"invite.file.{column}") for column in COLUMNS]
-    data = rows(issued, bot_username, tz)
+    data = rows(issued, link, tz)
 
     book = Workbook()
     sheet = book.active

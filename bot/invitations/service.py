@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,8 +37,9 @@ def new_code() -> str:
     return secrets.token_urlsafe(CODE_BYTES)
 
 
-def link(bot_username: str, code: str) -> str:
-    return f"https://t.me/{bot_username}?start={code}"
+LinkOf = Callable[[str], str]
+"""An invitation code -> the link that brings it to the bot, in a channel's own format (the
+channel adapter knows it: Telegram's start links); on any channel the code can also be typed."""
 
 
 INVITATION_BUTTON = ButtonFamily(PREFIX, str, str, purpose="revoke (x) or issue (n) a link")
@@ -131,7 +133,7 @@ class InvitationService:
 
     # ------------------------------------------------------------------ the office's /moi
 
-    async def command(self, argument: str, staff: Staff, bot_username: str) -> Reply:
+    async def command(self, argument: str, staff: Staff, link: LinkOf) -> Reply:
         """/moi <unit code or name>: a link for one unit; /moi thuhoi <code>: revoke."""
         text = " ".join(argument.split())
         if not text:
@@ -141,16 +143,16 @@ class InvitationService:
             return await self.revoke_unit(rest.strip(), staff)
         unit = await self.units.get(text) or await self.units.get(text.upper())
         if unit is not None:
-            return await self.issue_one(unit.code, staff, bot_username)
+            return await self.issue_one(unit.code, staff, link)
         found, total = await self.units.search(text, 0, MATCHES_SHOWN)
         if total == 0:
             return Reply(self.texts.get("invite.no_unit", query=text))
         if total == 1:
-            return await self.issue_one(found[0].code, staff, bot_username)
+            return await self.issue_one(found[0].code, staff, link)
         rows = [[Button(unit.name, f"{PREFIX}:n:{unit.code}")] for unit in found]
         return Reply(self.texts.get("invite.choose", query=text, count=total), laid_out(rows))
 
-    async def issue_one(self, unit_code: str, staff: Staff, bot_username: str) -> Reply:
+    async def issue_one(self, unit_code: str, staff: Staff, link: LinkOf) -> Reply:
         unit = await self.units.get(unit_code)
         if unit is None:
             return Reply(self.texts.get("invite.no_unit", query=unit_code))
@@ -162,7 +164,7 @@ class InvitationService:
             "invite.issued",
             unit=unit.name,
             code=unit.code,
-            link=link(bot_username, issued.code),
+            link=link(issued.code),
             expires=format_local(issued.expires_at, self.clock.tz),
         )
         return Reply(text, [revoke])

@@ -63,10 +63,8 @@ class Settings(BaseSettings):
     deadline_overdue_at: str = "08:00"  # daily reminder of overdue units and the office digest
     deadline_overdue_days: int = Field(default=30, ge=0, le=365)
     retention_days: int = Field(default=365, ge=0, le=36500)  # 0: closed reports kept forever
-
-    # One HTTP server in the process: the Zalo webhook, the web pages, Zalo's domain check file.
-    http_listen: str = "127.0.0.1:8080"
-    public_url: str | None = None  # the public https root of that server, used in links
+    http_listen: str = "127.0.0.1:8080"  # the web pages (and webhooks) on plain HTTP
+    public_url: str | None = None  # the public https root in front of http_listen, if any
 
     # Zalo Official Account: the channel runs when ANTQ_ZALO_APP_ID is set.
     zalo_app_id: str | None = None
@@ -127,15 +125,6 @@ class Settings(BaseSettings):
             raise PydanticCustomError("zalo_id", "not a Zalo id")
         return value.strip()
 
-    @field_validator("public_url")
-    @classmethod
-    def _public_url(cls, value: str | None) -> str | None:
-        if value is None or value.strip() == "":
-            return None
-        if not re.match(r"^https?://[^\s/]+", value.strip()):
-            raise PydanticCustomError("http_url", "not an http(s) URL")
-        return value.strip().rstrip("/")
-
     @field_validator("zalo_api_base_url", "zalo_oauth_base_url")
     @classmethod
     def _zalo_url(cls, value: str) -> str:
@@ -143,7 +132,7 @@ class Settings(BaseSettings):
             raise PydanticCustomError("http_url", "not an http(s) URL")
         return value.rstrip("/")
 
-    @field_validator("api_base_url", "webhook_url")
+    @field_validator("api_base_url", "webhook_url", "public_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None or value == "":
@@ -254,14 +243,6 @@ class Settings(BaseSettings):
     def zalo_enabled(self) -> bool:
         return self.zalo_app_id is not None
 
-    @property
-    def http_host(self) -> str:
-        return self.http_listen.rpartition(":")[0]
-
-    @property
-    def http_port(self) -> int:
-        return int(self.http_listen.rpartition(":")[2])
-
     def missing_for_run(self) -> list[str]:
         """Variables a running channel cannot do without (the Zalo ones, once Zalo is on)."""
         if not self.zalo_enabled:
@@ -284,6 +265,14 @@ class Settings(BaseSettings):
     @property
     def webhook_port(self) -> int:
         return int(self.webhook_listen.rpartition(":")[2])
+
+    @property
+    def http_host(self) -> str:
+        return self.http_listen.rpartition(":")[0]
+
+    @property
+    def http_port(self) -> int:
+        return int(self.http_listen.rpartition(":")[2])
 
     def is_office_admin(self, user_id: int | str | None) -> bool:
         return user_id is not None and str(user_id) in {str(a) for a in self.office_admins}

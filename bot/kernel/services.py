@@ -23,7 +23,7 @@ from bot.kernel.outbox import Outbox, OutboxSender, OutgoingMessage
 from bot.kernel.scheduler import CoreScheduler, Job
 from bot.office.audit import AuditView
 from bot.office.export_desk import ExportDesk
-from bot.office.retention import RetentionService
+from bot.office.retention import RetentionService, retention_words
 from bot.office.review import OfficeDesk
 from bot.office.statistics import StatisticsDesk
 from bot.outreach.service import REFERENCE, OutreachService
@@ -195,6 +195,7 @@ class Services:
             pseudonym=cipher.pseudonym,
             former_pseudonyms=cipher.former_pseudonyms,
             after_commit=notify,
+            common_context={"retention": retention_words(settings.retention_days)},
         )
         outreach = OutreachService(db, content.outreach, content.texts, clock, settings, notify)
         announcements = AnnouncementService(

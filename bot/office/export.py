@@ -219,7 +219,7 @@ class OfficeExport:
             if anonymous:
                 sender, phone = t.raw("export.anonymous"), None
             else:
-                sender, phone = facts.get("contact_name"), facts.get("contact_phone")
+                sender, phone = facts.get("contact_name") or "", facts.get("contact_phone")
             yield [
                 code,
                 t.raw("export.kind_tip" if anonymous else "export.kind_report"),

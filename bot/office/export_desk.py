@@ -78,7 +78,7 @@ class ExportDesk:
         words = argument.split()
         if len(words) > 2:
             raise PeriodError(argument)
-        period = self.period(*(words + [None] * (2 - len(words))))  # type: ignore[arg-type]
+        period = self.period(*(words + [None] * (2 - len(words))))
         name = f"xuat_du_lieu_{period.first:%Y%m%d}_{period.last:%Y%m%d}.xlsx"
         with tempfile.TemporaryDirectory() as folder:
             target = Path(folder) / name

@@ -14,6 +14,15 @@ BATCH = 500
 ERASED_BODY = {"what": "", "where": None, "people": None, "erased": True}
 
 
+def retention_words(days: int) -> str:
+    """How long content is kept, as the privacy notice says it: "12 tháng", "90 ngày"."""
+    if days <= 0:
+        return "thời hạn do Văn phòng Sở quyết định (không tự động xóa)"
+    if days % 365 == 0:
+        return f"{days // 365 * 12} tháng"
+    return f"{days} ngày"
+
+
 class RetentionService:
     def __init__(self, db: Database, cipher: Cipher, clock: Clock, days: int) -> None:
         self.db = db

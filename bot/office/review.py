@@ -13,7 +13,7 @@ from bot.chat.ref import ChatRef, Staff
 from bot.chat.reply import Button, Reply, laid_out
 from bot.kernel.clock import Clock, format_local
 from bot.kernel.crypto import Cipher
-from bot.kernel.outbox import PRIORITY_INTERACTIVE, Outbox, OutgoingMessage
+from bot.kernel.outbox import PRIORITY_INTERACTIVE, FileRef, Outbox, OutgoingMessage
 from content import Content
 from storage.audit import AuditLog
 from storage.db import Database, Transaction
@@ -45,7 +45,7 @@ def parse_office_button(data: str | None) -> tuple[int, str] | None:
 
 @dataclass
 class ActionResult:
-    outcome: Literal["changed", "already", "unknown"]
+    outcome: Literal["changed", "already", "unknown", "stale"]
     notice: str
     view: Reply | None = None
 
@@ -229,11 +229,23 @@ class OfficeDesk:
 
     async def act(self, report_id: int, action: str, staff: Staff) -> ActionResult:
         """A status change by an office clerk; pressing twice changes nothing twice."""
+        return await self.act_as(report_id, action, staff.actor)
+
+    async def act_as(
+        self, report_id: int, action: str, actor: str, expected_version: int | None = None
+    ) -> ActionResult:
+        """A status change under an actor ("office:<id>", "staff:<username>").
+
+        With expected_version (the console's), a report changed since the page was shown is left
+        alone and the outcome is "stale": two people acting at once cannot lose an update.
+        """
         now = self.clock.now()
         async with self.db.transaction() as tx:
             report = await self.reports.get_in(tx, report_id)
             if report is None or action not in OFFICE_ACTIONS:
                 return ActionResult("unknown", self.texts.get("office.unknown"))
+            if not await self._current(tx, report_id, expected_version):
+                return ActionResult("stale", "")
             if report.status == action:
                 return ActionResult("already", self.texts.get("office.already"))
             await self.reports.set_status(tx, report_id, action, now)
@@ -241,7 +253,7 @@ class OfficeDesk:
                 tx,
                 report_id,
                 at=now,
-                actor=staff.actor,
+                actor=actor,
                 action="status",
                 from_status=report.status,
                 to_status=action,
@@ -249,7 +261,7 @@ class OfficeDesk:
             await self.audit.record(
                 tx,
                 at=now,
-                actor=staff.actor,
+                actor=actor,
                 action="report_status",
                 subject=report.code,
                 details=f"{report.status}>{action}",
@@ -269,31 +281,91 @@ class OfficeDesk:
             await self.current_view(updated),
         )
 
+    async def _current(self, tx: Transaction, report_id: int, expected: int | None) -> bool:
+        return expected is None or await self.reports.version_in(tx, report_id) == expected
+
     async def reply(self, code: str, staff: Staff, text: str) -> str:
         """A clerk's reply to the sender: stored (encrypted), pushed to identified reporters."""
         report = await self.reports.by_code(code)
         if report is None:
             return self.texts.get("office.unknown")
+        result = await self.reply_as(report.id, staff.actor, text)
+        return result.notice
+
+    async def reply_as(
+        self, report_id: int, actor: str, text: str, expected_version: int | None = None
+    ) -> ActionResult:
+        """A reply under an actor; reaches the sender on their channel, or waits for /tracuu."""
         now = self.clock.now()
         async with self.db.transaction() as tx:
+            report = await self.reports.get_in(tx, report_id)
+            if report is None:
+                return ActionResult("unknown", self.texts.get("office.unknown"))
+            if not await self._current(tx, report_id, expected_version):
+                return ActionResult("stale", "")
             await self.reports.add_event(
                 tx,
                 report.id,
                 at=now,
-                actor=staff.actor,
+                actor=actor,
                 action="reply",
                 note=self.cipher.encrypt(text),
             )
             await self.reports.touch_first_action(tx, report.id, now)
             await self.audit.record(
-                tx, at=now, actor=staff.actor, action="report_reply", subject=report.code
+                tx, at=now, actor=actor, action="report_reply", subject=report.code
             )
             pushed = await self.tell_reporter(
                 tx, report, self.texts.get("reporter.reply", code=report.code, text=text)
             )
         self.notify()
         delivery = self.texts.raw("office.reply_pushed" if pushed else "office.reply_waiting")
-        return self.texts.get("office.reply_saved", code=report.code, delivery=delivery)
+        notice = self.texts.get("office.reply_saved", code=report.code, delivery=delivery)
+        return ActionResult("changed", notice)
+
+    async def note_as(
+        self, report_id: int, actor: str, text: str, expected_version: int | None = None
+    ) -> ActionResult:
+        """An internal note of the office: kept (encrypted) in the timeline, never sent."""
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            report = await self.reports.get_in(tx, report_id)
+            if report is None:
+                return ActionResult("unknown", self.texts.get("office.unknown"))
+            if not await self._current(tx, report_id, expected_version):
+                return ActionResult("stale", "")
+            await self.reports.add_event(
+                tx, report_id, at=now, actor=actor, action="note", note=self.cipher.encrypt(text)
+            )
+            await self.audit.record(
+                tx, at=now, actor=actor, action="report_note", subject=report.code
+            )
+        return ActionResult("changed", "")
+
+    async def take_as(
+        self, report_id: int, actor: str, assignee: str, expected_version: int | None = None
+    ) -> ActionResult:
+        """ "Tôi xử lý": the report is assigned to the staff member; a new one is also received."""
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            report = await self.reports.get_in(tx, report_id)
+            if report is None:
+                return ActionResult("unknown", self.texts.get("office.unknown"))
+            if not await self._current(tx, report_id, expected_version):
+                return ActionResult("stale", "")
+            await self.reports.set_assignee(tx, report_id, assignee)
+            await self.reports.touch_first_action(tx, report_id, now)
+            await self.reports.add_event(tx, report_id, at=now, actor=actor, action="claim")
+            await self.audit.record(
+                tx, at=now, actor=actor, action="report_claimed", subject=report.code
+            )
+        if report.status == "new":
+            version = await self.version(report_id)
+            return await self.act_as(report_id, "received", actor, version)
+        return ActionResult("changed", "")
+
+    async def version(self, report_id: int) -> int:
+        return await self.reports.version(report_id)
 
     def reply_prompt(self, report: ReportRow) -> str:
         return self.texts.get("office.reply_prompt", code=report.code)
@@ -307,11 +379,12 @@ class OfficeDesk:
 
 def file_message(kind: str, file_id: str, caption: str) -> OutgoingMessage:
     """A report's file for the office: photos as photos, everything else as a document."""
+    file = FileRef(file_id=file_id)
     if kind == "photo":
-        return OutgoingMessage(photo=file_id, caption=caption)
+        return OutgoingMessage(photo=file, caption=caption)
     if kind == "video":
-        return OutgoingMessage(video=file_id, caption=caption)
-    return OutgoingMessage(document=file_id, caption=caption)
+        return OutgoingMessage(video=file, caption=caption)
+    return OutgoingMessage(document=file, caption=caption)
 
 
 def _date_text(iso: str | None) -> str | None:

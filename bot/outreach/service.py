@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.chat.buttons import ButtonFamily
+from bot.chat.paging import page_of, paging_buttons
 from bot.chat.ref import ChatRef
 from bot.chat.reply import Button, Reply, laid_out
 from bot.kernel.clock import Clock, QuietHours, format_date
@@ -205,9 +206,7 @@ class OutreachService:
         )
         if not past:
             return Reply(self.texts.get("outreach.archive_empty"))
-        last_page = (len(past) - 1) // ARCHIVE_PAGE_SIZE
-        page = min(max(page, 0), last_page)
-        shown = past[page * ARCHIVE_PAGE_SIZE : (page + 1) * ARCHIVE_PAGE_SIZE]
+        shown = page_of(past, page, ARCHIVE_PAGE_SIZE)
         rows = [
             [
                 Button(
@@ -217,15 +216,9 @@ class OutreachService:
                     ARCHIVE_ITEM_BUTTON(w.isoformat()),
                 )
             ]
-            for w in shown
+            for w in shown.items
         ]
-        paging = []
-        if page > 0:
-            paging.append(
-                Button(self.texts.raw("dialog.previous_page"), ARCHIVE_PAGE_BUTTON(page - 1))
-            )
-        if page < last_page:
-            paging.append(Button(self.texts.raw("dialog.next_page"), ARCHIVE_PAGE_BUTTON(page + 1)))
+        paging = paging_buttons(self.texts, shown.number, shown.last, ARCHIVE_PAGE_BUTTON)
         if paging:
             rows.append(paging)
         return Reply(self.texts.get("outreach.archive"), laid_out(rows))

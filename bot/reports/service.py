@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -42,6 +43,13 @@ GLOBAL_LOOKUP_FAILURES = 200  # beyond this many in a window: a warning, never a
 CODE_LOOKUP_FAILURES = 10  # wrong passphrases for one code, from any chat
 LOOKUP_TEXT_BUDGET = 3900  # of Telegram's 4,096, as HTML source, with room for the "older" line
 RECEIPT_RECOVERY = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class FormSubmission:
+    report: ReportRow
+    passphrase: str
+    named_passphrase_hash: str | None  # for a named web report: to keep beside it
 
 
 class ReportService:
@@ -142,6 +150,7 @@ class ReportService:
             body=self.cipher.encrypt_json(body),
             passphrase_hash=passphrase_hash,
             now=now,
+            source=chat.channel,
         )
         evidence = answers.get("evidence") or []
         await self.reports.add_files(
@@ -162,6 +171,58 @@ class ReportService:
             received = self.texts.get("tip.received", code=code, passphrase=passphrase)
             return Finish([Reply(received)], next_dialog="receipt")
         return Finish([Reply(self.texts.get("report.received", code=code))])
+
+    async def form_passphrase(self) -> tuple[str, str]:
+        """A passphrase and its hash for submit_form, made before its transaction (~50 ms of
+        scrypt that would otherwise hold the database's write lock)."""
+        passphrase = new_passphrase()
+        return passphrase, await asyncio.to_thread(hash_passphrase, passphrase)
+
+    async def submit_form(
+        self,
+        tx: Transaction,
+        answers: dict[str, Any],
+        *,
+        anonymous: bool,
+        source: str,
+        passphrase: tuple[str, str],
+    ) -> FormSubmission | None:
+        """A report or tip from a web form (no chat): stored and announced; None if a duplicate.
+
+        Both get a passphrase, since a web sender has no chat to be recognised by: a tip keeps its
+        hash in the report, a named report's hash is returned for the caller to keep beside it.
+        Limits per sender are the caller's business (it has no chat id to key them by).
+        """
+        now = self.clock.now()
+        fingerprint = self._fingerprint(answers)
+        if self._seen_recently(fingerprint, now):
+            return None
+        body, unit_code = await self._body(answers, {})
+        for extra in ("contact_email", "contact_unit", "contact_role"):
+            if answers.get(extra):
+                body[extra] = answers[extra]
+        code = new_code()
+        while await self.reports.code_taken(tx, code):
+            code = new_code()
+        passphrase_text, passphrase_hash = passphrase
+        report_id = await self.reports.insert(
+            tx,
+            code=code,
+            anonymous=anonymous,
+            channel=None if anonymous else source,
+            chat_id=None,
+            category=answers["category"],
+            unit_code=unit_code,
+            body=self.cipher.encrypt_json(body),
+            passphrase_hash=passphrase_hash if anonymous else None,
+            now=now,
+            source=source,
+        )
+        report = await self.reports.get_in(tx, report_id)
+        assert report is not None
+        await self.desk.announce(tx, report, body, [])
+        self._recent[fingerprint] = now
+        return FormSubmission(report, passphrase_text, None if anonymous else passphrase_hash)
 
     async def _body(
         self, answers: dict[str, Any], context: dict[str, str]

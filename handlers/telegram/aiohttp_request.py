@@ -72,7 +72,9 @@ class AiohttpRequest(BaseRequest):
             body = aiohttp.FormData(request_data.json_parameters)
             for name, part in request_data.multipart_data.items():
                 filename, content, *mime = part
-                body.add_field(name, content, filename=filename, content_type=(mime or [None])[0])
+                body.add_field(
+                    name, content, filename=filename, content_type=mime[0] if mime else None
+                )
         elif request_data is not None:
             body = request_data.json_payload
             headers["Content-Type"] = "application/json"

@@ -12,7 +12,13 @@ from telegram.ext import ContextTypes
 from bot.announcements.service import parse_button
 from bot.chat.reply import Reply
 from bot.kernel.services import Services
-from handlers.telegram.context import is_office_chat, office_button, services_of, staff_of
+from handlers.telegram.context import (
+    is_office_chat,
+    office_button,
+    pressed_message,
+    services_of,
+    staff_of,
+)
 from handlers.telegram.render import fit, keyboard, send
 
 LAST_PROGRESS_KEY = "announcement_progress"
@@ -53,17 +59,21 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     parsed = await office_button(update, context, parse_button, "announce.unknown")
     if parsed is None:
         return
+    message = pressed_message(query)
+    if message is None:
+        await query.answer()
+        return
     outcome = await services.announcements.press(*parsed, staff_of(query.from_user))
     await query.answer(outcome.notice)
-    if outcome.redraw is not None and query.message is not None:
-        await query.message.edit_text(
+    if outcome.redraw is not None and message is not None:
+        await message.edit_text(
             fit(outcome.redraw.text),
             parse_mode=ParseMode.HTML,
             reply_markup=keyboard(outcome.redraw),
         )
-    if outcome.progress is not None and query.message is not None:
+    if outcome.progress is not None and message is not None:
         posted = await context.bot.send_message(
-            query.message.chat.id,
+            message.chat.id,
             outcome.progress.text,
             parse_mode=ParseMode.HTML,
             reply_markup=keyboard(outcome.progress),

@@ -7,7 +7,7 @@ from telegram.ext import ContextTypes
 
 from bot.chat.reply import Reply
 from handlers.telegram.commands import office_only
-from handlers.telegram.context import services_of
+from handlers.telegram.context import chat_of, services_of
 from handlers.telegram.render import send
 
 
@@ -16,4 +16,4 @@ async def audit_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     services = services_of(context)
     text = await services.audit.latest_text()
-    await send(context, update.effective_message.chat_id, [Reply(text)])
+    await send(context, chat_of(update).chat_id, [Reply(text)])

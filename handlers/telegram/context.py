@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from telegram import Update, User
+from telegram import CallbackQuery, Message, Update, User
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
@@ -28,6 +28,11 @@ def chat_of(update: Update) -> ChatRef:
 def staff_of(user: User | None) -> Staff:
     """An office member of the Telegram group, as the audit log names them."""
     return Staff(actor=f"office:{user.id}" if user is not None else "office", role="clerk")
+
+
+def pressed_message(query: CallbackQuery) -> Message | None:
+    """The message under a pressed button, when the bot can still see it."""
+    return query.message if isinstance(query.message, Message) else None
 
 
 def is_private(update: Update) -> bool:

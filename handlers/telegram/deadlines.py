@@ -13,7 +13,7 @@ from bot.deadlines.desk import DeskOutcome, parse_button
 from bot.deadlines.reminders import parse_question_button
 from bot.kernel.hygiene import parse_id
 from handlers.telegram.commands import office_only
-from handlers.telegram.context import office_button, services_of, staff_of
+from handlers.telegram.context import chat_of, office_button, pressed_message, services_of, staff_of
 from handlers.telegram.render import fit, keyboard, send
 
 
@@ -25,7 +25,7 @@ async def deadlines_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     argument = " ".join(context.args or []).strip().lstrip("#")
     number = parse_id(argument)
     reply = await desk.show(number) if number is not None else await desk.menu()
-    await send(context, update.effective_message.chat_id, [reply])
+    await send(context, chat_of(update).chat_id, [reply])
 
 
 async def progress_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -33,7 +33,7 @@ async def progress_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if not await office_only(update, context):
         return
     services = services_of(context)
-    chat_id = update.effective_message.chat_id
+    chat_id = chat_of(update).chat_id
     desk = services.deadline_desk
     texts = [Reply(text) for text in await desk.board()]
     await send(context, chat_id, texts)
@@ -73,10 +73,14 @@ async def on_office_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     parsed = await office_button(update, context, parse_button, "deadline.desk.unknown")
     if parsed is None:
         return
+    message = pressed_message(query)
+    if message is None:
+        await query.answer()
+        return
     outcome = await services.deadline_desk.press(*parsed, staff_of(query.from_user))
     answered = query.answer(outcome.notice, show_alert=outcome.alert)
     if outcome.redraw is not None:
-        redraw = query.message.edit_text(
+        redraw = message.edit_text(
             fit(outcome.redraw.text),
             parse_mode=ParseMode.HTML,
             reply_markup=keyboard(outcome.redraw),
@@ -84,7 +88,7 @@ async def on_office_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await asyncio.gather(answered, redraw)
     else:
         await answered
-    await _show(context, query.message.chat.id, outcome, query.message.message_id)
+    await _show(context, message.chat.id, outcome, message.message_id)
 
 
 async def on_office_reply(message: Message, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -128,6 +132,10 @@ async def on_question_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
     )
     if question_id is None:
         return
+    message = pressed_message(query)
+    if message is None:
+        await query.answer()
+        return
     prompt = await services.reminders.answer_prompt(question_id)
     if prompt is None:
         await query.answer(texts.get("deadline.help.unknown"))
@@ -135,10 +143,10 @@ async def on_question_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
     await query.answer()
     async with services.deadline_desk.prompts:
         posted = await context.bot.send_message(
-            query.message.chat.id,
+            message.chat.id,
             prompt,
             parse_mode=ParseMode.HTML,
             reply_markup=ForceReply(selective=True),
-            reply_to_message_id=query.message.message_id,
+            reply_to_message_id=message.message_id,
         )
         await services.reminders.repo.set_question_prompt(question_id, str(posted.message_id))

@@ -9,7 +9,7 @@ from telegram.ext import ContextTypes
 from bot.chat.reply import Reply
 from bot.office.export_desk import PeriodError
 from handlers.telegram.commands import office_only
-from handlers.telegram.context import services_of, staff_of
+from handlers.telegram.context import chat_of, services_of, staff_of
 from handlers.telegram.render import send
 
 
@@ -18,7 +18,7 @@ async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     services = services_of(context)
     texts = services.content.texts
-    chat_id = update.effective_message.chat_id
+    chat_id = chat_of(update).chat_id
     try:
         made = await services.exports.office_file(
             " ".join(context.args or []), staff_of(update.effective_user)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from telegram import Message, Update
+from telegram import Document, Message, Update, Video
 
 from bot.dialogs.engine import Attachment, Incoming
+from content.schema import FileKind
 
 
 def from_message(message: Message) -> Incoming:
@@ -16,7 +17,11 @@ def from_message(message: Message) -> Incoming:
             kind="attachment",
             attachment=Attachment(kind="photo", file_id=largest.file_id, size=largest.file_size),
         )
-    for kind, media in (("video", message.video), ("document", message.document)):
+    kinds: tuple[tuple[FileKind, Video | Document | None], ...] = (
+        ("video", message.video),
+        ("document", message.document),
+    )
+    for kind, media in kinds:
         if media:
             return Incoming(
                 kind="attachment",

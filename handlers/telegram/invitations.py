@@ -9,7 +9,8 @@ from telegram.ext import ContextTypes
 from bot.invitations.service import parse_button
 from bot.kernel.hygiene import parse_id
 from handlers.telegram.commands import office_only
-from handlers.telegram.context import office_button, services_of, staff_of
+from handlers.telegram.context import chat_of, office_button, pressed_message, services_of, staff_of
+from handlers.telegram.links import start_links
 from handlers.telegram.render import fit, keyboard, send
 
 
@@ -19,9 +20,11 @@ async def invite_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     services = services_of(context)
     reply = await services.invitations.command(
-        " ".join(context.args or []), staff_of(update.effective_user), context.bot.username
+        " ".join(context.args or []),
+        staff_of(update.effective_user),
+        start_links(context.bot.username),
     )
-    await send(context, update.effective_message.chat_id, [reply])
+    await send(context, chat_of(update).chat_id, [reply])
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -33,12 +36,18 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     parsed = await office_button(update, context, parse_button, "invite.unknown")
     if parsed is None:
         return
+    message = pressed_message(query)
+    if message is None:
+        await query.answer()
+        return
     action, value = parsed
     invitations = services.invitations
     if action == "n":
-        reply = await invitations.issue_one(value, staff_of(query.from_user), context.bot.username)
+        reply = await invitations.issue_one(
+            value, staff_of(query.from_user), start_links(context.bot.username)
+        )
         await query.answer()
-        await query.message.edit_text(
+        await message.edit_text(
             fit(reply.text), parse_mode=ParseMode.HTML, reply_markup=keyboard(reply)
         )
         return
@@ -47,6 +56,4 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     notice = await invitations.revoke(parse_id(value) or 0, staff_of(query.from_user))
     await query.answer(notice, show_alert=True)
-    await query.message.edit_text(
-        fit(f"{query.message.text_html}\n\n{notice}"), parse_mode=ParseMode.HTML
-    )
+    await message.edit_text(fit(f"{message.text_html}\n\n{notice}"), parse_mode=ParseMode.HTML)

@@ -11,7 +11,13 @@ from telegram.ext import ContextTypes
 from bot.chat.reply import Reply
 from bot.office.review import REPLY_ACTION, parse_office_button
 from handlers.telegram import announcements, deadlines
-from handlers.telegram.context import is_office_chat, office_button, services_of, staff_of
+from handlers.telegram.context import (
+    is_office_chat,
+    office_button,
+    pressed_message,
+    services_of,
+    staff_of,
+)
 from handlers.telegram.render import fit, keyboard, send
 
 CODE_IN_PROMPT = re.compile(r"\b([0-9A-Z]{4}-[0-9A-Z]{4})\b")
@@ -26,6 +32,10 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     parsed = await office_button(update, context, parse_office_button, "office.unknown")
     if parsed is None:
         return
+    message = pressed_message(query)
+    if message is None:
+        await query.answer()
+        return
     report_id, action = parsed
     desk = services.desk
     if action == REPLY_ACTION:
@@ -35,17 +45,17 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             return
         await query.answer()
         await context.bot.send_message(
-            query.message.chat.id,
+            message.chat.id,
             desk.reply_prompt(report),
             parse_mode=ParseMode.HTML,
             reply_markup=ForceReply(selective=True),
-            reply_to_message_id=query.message.message_id,
+            reply_to_message_id=message.message_id,
         )
         return
     result = await desk.act(report_id, action, staff_of(query.from_user))
     await query.answer(result.notice)
-    if result.view is not None and query.message is not None:
-        await query.message.edit_text(
+    if result.view is not None and message is not None:
+        await message.edit_text(
             fit(result.view.text), parse_mode=ParseMode.HTML, reply_markup=keyboard(result.view)
         )
 
@@ -73,7 +83,7 @@ async def on_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not services.settings.is_office_admin(message.from_user.id if message.from_user else None):
         await send(context, message.chat_id, [Reply(texts.get("office.not_allowed"))])
         return
-    if is_announcement:
+    if is_announcement or match is None:
         await announcements.draft(message, context)
         return
     text = (message.text or "").strip()

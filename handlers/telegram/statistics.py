@@ -8,7 +8,7 @@ from telegram.ext import ContextTypes
 from bot.chat.reply import Reply
 from bot.office.statistics import StatisticsError
 from handlers.telegram.commands import office_only
-from handlers.telegram.context import services_of
+from handlers.telegram.context import chat_of, services_of
 from handlers.telegram.render import send
 
 
@@ -21,4 +21,4 @@ async def statistics_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
         text = await services.statistics.text(argument)
     except StatisticsError:
         text = services.content.texts.get("stats.usage", argument=argument)
-    await send(context, update.effective_message.chat_id, [Reply(text)])
+    await send(context, chat_of(update).chat_id, [Reply(text)])
