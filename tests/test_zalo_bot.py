@@ -422,7 +422,7 @@ async def test_a_crash_between_the_200_and_the_answer_loses_nothing(world: ZaloW
     def die(event_id: int, event: object = None) -> None:
         """The process dies after the event is stored and acknowledged."""
 
-    world.channel.inbox.submit = die  # type: ignore[method-assign,assignment]
+    world.channel.inbox.submit = die  # type: ignore[method-assign]
     await lan.say("/trogiup")  # stored and acknowledged, then the process dies
     assert await lan.drain(0.3) == []
     await world.crash()
