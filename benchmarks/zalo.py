@@ -38,8 +38,8 @@ from benchmarks._procs import (  # noqa: E402
     run_checked,
 )
 from benchmarks.dialog_throughput import (  # noqa: E402
-    ONBOARDING,
     Phase,
+    Step,
     Target,
     ms,
     print_log_summary,
@@ -65,6 +65,15 @@ class ZStep:
     expect: str
 
 
+# The same walk on Telegram (labels as content/ has them today).
+TELEGRAM_ONBOARDING = (
+    Step("send", "/start", 2, "Tôi đồng ý"),
+    Step("press", "Tôi đồng ý", 1, "Giáo viên, nhân viên"),
+    Step("press", "Giáo viên, nhân viên", 1, "trường hoặc đơn vị nào"),
+    Step("send", "nguyen du", 1, "Trường Tiểu học Nguyễn Du"),
+    Step("press", "Trường Tiểu học Nguyễn Du", 1, "Có, gửi cho tôi"),
+    Step("press", "Có, gửi cho tôi", 1, "Đã lưu thông tin"),
+)
 ZALO_ONBOARDING = (
     ZStep("follow", "", "Tôi đồng ý"),
     ZStep("press", "Tôi đồng ý", "Giáo viên, nhân viên"),
@@ -250,7 +259,7 @@ async def run_zalo(args: argparse.Namespace, procs: Procs, tmp: Path) -> dict[st
 
 async def run_telegram(args: argparse.Namespace, procs: Procs, tmp: Path) -> Phase:
     options = argparse.Namespace(limits=False, concurrent_updates=32)
-    target = Target("ANTQ bot on Telegram: onboarding", "bot", [ONBOARDING] * args.users)
+    target = Target("ANTQ bot on Telegram: onboarding", "bot", [TELEGRAM_ONBOARDING] * args.users)
     start_target(target, options, procs, tmp)
     bot, sandbox = target.bot, target.sandbox
     assert bot is not None and sandbox is not None

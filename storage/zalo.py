@@ -73,6 +73,19 @@ class ZaloEventRepository:
             )
         return int(row[0]) if row is not None else None
 
+    async def add_many(self, events: list[tuple[str, datetime, str]]) -> list[int | None]:
+        """Several events in one transaction (one commit): each one's id, None for a duplicate."""
+        ids: list[int | None] = []
+        async with self.db.transaction() as tx:
+            for dedupe_key, received_at, payload in events:
+                row = await tx.fetch_one(
+                    "INSERT INTO zalo_webhook_events (dedupe_key, received_at, payload) "
+                    "VALUES (?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+                    [dedupe_key, to_db(received_at), payload],
+                )
+                ids.append(int(row[0]) if row is not None else None)
+        return ids
+
     async def get(self, event_id: int) -> StoredEvent | None:
         row = await self.db.fetch_one(
             "SELECT id, dedupe_key, received_at, payload, processed_at "

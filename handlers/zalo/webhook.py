@@ -277,6 +277,40 @@ class EventInbox:
         self._lane_tasks: dict[str, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(max(1, concurrency))
         self._loaded: dict[int, ZaloEvent | None] = {}
+        self._to_store: list[tuple[str, datetime, str, asyncio.Future[int | None]]] = []
+        self._storing = False
+        self._stored = asyncio.Event()  # set while no webhook is waiting for its event's commit
+        self._stored.set()
+
+    async def store(self, dedupe_key: str, received_at: datetime, payload: str) -> int | None:
+        """Store one event for the webhook, committed before this returns (group commit: the
+        events of webhooks that arrive together share one transaction, and the workers wait
+        while a webhook waits, so that Zalo is answered fast even while the queue drains)."""
+        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._to_store.append((dedupe_key, received_at, payload, future))
+        self._stored.clear()
+        if not self._storing:
+            self._storing = True
+            asyncio.get_running_loop().create_task(self._store_all())
+        return await future
+
+    async def _store_all(self) -> None:
+        try:
+            while self._to_store:
+                batch, self._to_store = self._to_store, []
+                try:
+                    ids = await self.repo.add_many([(k, at, p) for k, at, p, _ in batch])
+                except Exception as exc:
+                    for *_, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (*_, future), event_id in zip(batch, ids, strict=True):
+                    if not future.done():
+                        future.set_result(event_id)
+        finally:
+            self._storing = False
+            self._stored.set()
 
     def submit(self, event_id: int, event: ZaloEvent | None = None) -> None:
         """Queue a stored event; the webhook hands over the parsed event with it, so it is not
@@ -327,6 +361,7 @@ class EventInbox:
             while waiting:
                 event_id = waiting.popleft()
                 async with self._slots:
+                    await self._stored.wait()  # a webhook waiting to store goes first
                     await self._run(event_id)
         finally:
             self._waiting.pop(lane, None)
@@ -414,7 +449,7 @@ def make_webhook_route(
         if isinstance(event, ZaloIgnored) and event.user_id is None:
             return web.Response(status=200)  # echoes, receipts, the OA itself: nothing to do
         key = dedupe_key(payload, cipher)
-        event_id = await repo.add(key, clock.now(), cipher.encrypt(raw.decode("utf-8")))
+        event_id = await inbox.store(key, clock.now(), cipher.encrypt(raw.decode("utf-8")))
         if event_id is not None:
             inbox.submit(event_id, event)
         return web.Response(status=200)
