@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
+import signal
 import sqlite3
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC
 from pathlib import Path
@@ -654,5 +657,82 @@ async def test_telegram_and_zalo_in_one_process(harness: Harness) -> None:
             await http.stop()
             await channel.stop()
     finally:
+        await control.close()
+        await fake.stop()
+
+
+# --------------------------------------------------------- antq run with only Zalo's variables
+
+
+async def test_antq_run_with_only_the_zalo_variables(tmp_path: Path) -> None:
+    """`antq units import` and `antq run` as shipped, no ANTQ_BOT_TOKEN: the web pages, the
+    verifier file and the webhook on one server; a follower is greeted."""
+    fake = ZaloSandboxServer(clock=SimClock(follow_real_time=True))
+    await fake.start()
+    control = ZaloSandboxClient(fake.url)
+    port = free_port()
+    verifier = tmp_path / "zalo_verifierABC123.html"
+    verifier.write_text('<meta name="zalo-platform-site-verification" content="ABC123" />')
+    process: asyncio.subprocess.Process | None = None
+    try:
+        grant = await control.grant()
+        config = fake.config
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("ANTQ_")}
+        env = {
+            **clean,
+            "ANTQ_DATABASE_PATH": str(tmp_path / "antq.db"),
+            "ANTQ_DATA_KEY_FILE": str(tmp_path / "antq.key"),
+            "ANTQ_HTTP_LISTEN": f"127.0.0.1:{port}",
+            "ANTQ_PUBLIC_URL": PUBLIC_URL,
+            "ANTQ_ZALO_APP_ID": config.app_id,
+            "ANTQ_ZALO_APP_SECRET": config.app_secret,
+            "ANTQ_ZALO_OA_SECRET_KEY": config.oa_secret_key,
+            "ANTQ_ZALO_REFRESH_TOKEN": grant["refresh_token"],
+            "ANTQ_ZALO_API_BASE_URL": fake.url,
+            "ANTQ_ZALO_OAUTH_BASE_URL": fake.url,
+            "ANTQ_ZALO_OA_ID": config.oa_id,
+            "ANTQ_ZALO_VERIFIER_FILE": str(verifier),
+        }
+        units = tmp_path / "units.csv"
+        units.write_text(
+            "Mã đơn vị,Tên đơn vị,Loại hình,Địa bàn\nTH-ND01,Trường Tiểu học Nguyễn Du,Tiểu học,"
+            "Phường Bình Phước\n",
+            encoding="utf-8",
+        )
+        imported = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "units", "import", str(units), env=env, cwd=tmp_path
+        )
+        assert await imported.wait() == 0
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            env=env,
+            cwd=tmp_path,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        base = f"http://127.0.0.1:{port}"
+        async with aiohttp.ClientSession() as session:
+            for _ in range(200):
+                try:
+                    async with session.get(f"{base}/togiac") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("antq run did not serve the web pages")
+            async with session.get(f"{base}/{verifier.name}") as response:
+                assert response.status == 200 and "ABC123" in await response.text()
+        await control.set_webhook(f"{base}/zalo/webhook")
+        lan = Person(await control.create_person("Nguyễn Thị Lan"), None)  # type: ignore[arg-type]
+        await lan.expect("Thông báo về dữ liệu cá nhân", timeout=15)
+    finally:
+        if process is not None and process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(process.wait(), 15)
+            assert process.returncode == 0
         await control.close()
         await fake.stop()
