@@ -49,10 +49,6 @@ async def serve(settings: Settings, bundle: Content) -> None:
 
         zalo = ZaloChannel(services, ZaloSettings.from_app(settings))
         zalo.mount(web_app)  # POST /zalo/webhook and Zalo's domain check file
-        if telegram_app is not None:
-            from bot.app import TRANSPORT_KEY
-
-            telegram_app.bot_data[TRANSPORT_KEY].resolve_file = zalo.media.get
     web_server = WebServer(web_app, settings.http_host, settings.http_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import timedelta
 from typing import Any
@@ -20,8 +21,8 @@ from bot.kernel.services import Services
 from handlers.telegram import announcements
 from handlers.telegram.aiohttp_request import AiohttpRequest
 from handlers.telegram.context import CHANNEL, SERVICES_KEY
+from handlers.telegram.files import TelegramFiles
 from handlers.telegram.outbox_transport import TelegramTransport, make_outbox_bot
-from handlers.telegram.sanitize import TelegramSanitizer
 from storage.db import Transaction
 from storage.outbox import OutboxRow
 
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 
 PROGRESS_EVERY = timedelta(seconds=10)  # the office group takes 20 messages a minute
 TRANSPORT_KEY = "outbox_transport"
+FILES_KEY = "telegram_files"
+ADOPTION_KEY = "file_adoption"
 REQUESTS_KEY = "http_requests"
 WEBHOOK_MAX_BODY = 1 << 20  # an update is a few KB; Telegram's largest are far below 1 MB
 
@@ -55,10 +58,12 @@ def build_application(services: Services) -> Application:
     )
     app.bot_data[SERVICES_KEY] = services
     app.bot_data[REQUESTS_KEY] = requests
-    transport = TelegramTransport(make_outbox_bot(settings))
+    transport = TelegramTransport(make_outbox_bot(settings), services.files)
     app.bot_data[TRANSPORT_KEY] = transport
     services.senders[CHANNEL] = _sender(services, transport)
-    services.conversations.sanitizer = TelegramSanitizer(app.bot, services.content.texts)
+    files = TelegramFiles(app.bot, services.files)
+    app.bot_data[FILES_KEY] = files
+    services.conversations.fetchers[CHANNEL] = files.fetch
     handlers.register(app, settings)
     return app
 
@@ -118,7 +123,20 @@ async def start_bot(app: Application, services: Services) -> None:
             first=PROGRESS_EVERY,
             name="announcement-progress",
         )
+    await services.files.remove_stale_temp()
+    app.bot_data[ADOPTION_KEY] = asyncio.create_task(_adopt_legacy_files(app, services))
     await _start_receiving(app, services.settings)
+
+
+async def _adopt_legacy_files(app: Application, services: Services) -> None:
+    """Once up: Telegram file ids kept before the file store, fetched into it (lazy migration)."""
+    try:
+        moved = await app.bot_data[FILES_KEY].adopt_legacy_files(services.cipher)
+    except Exception:
+        log.exception("files kept before the file store could not all be adopted")
+        return
+    if moved:
+        log.info("file store: %d files kept before it were adopted", moved)
 
 
 async def _release_requests(app: Application) -> None:
@@ -129,6 +147,11 @@ async def _release_requests(app: Application) -> None:
 
 async def stop_bot(app: Application) -> None:
     """Stop receiving, let running handlers finish, flush the outbox, release connections."""
+    adoption: asyncio.Task[None] | None = app.bot_data.get(ADOPTION_KEY)
+    if adoption is not None and not adoption.done():
+        adoption.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await adoption
     if app.updater is not None and app.updater.running:
         await app.updater.stop()
     if app.running:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from PIL import Image
 from pydantic import ValidationError
 
 from bot.app import build_application, start_bot, stop_bot
@@ -25,8 +27,17 @@ OFFICE_CHAT_ID = -1001000000001
 SAMPLE_UNITS = CONTENT_DIR / "data" / "sample_units.csv"
 FIRST_REPLY_WAIT = 5.0
 QUIET_WAIT = 0.4
-PHOTO = b"\xff\xd8\xff\xe0sandbox-photo"
 PDF = b"%PDF-1.4\n% sandbox document\n"
+
+
+def photo_bytes() -> bytes:
+    """A real small JPEG, as Telegram delivers photos (the bot opens and re-encodes every image)."""
+    output = io.BytesIO()
+    Image.new("RGB", (64, 48), (30, 90, 200)).save(output, "JPEG")
+    return output.getvalue()
+
+
+PHOTO = photo_bytes()
 
 
 @dataclass(frozen=True)

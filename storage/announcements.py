@@ -14,7 +14,7 @@ class Announcement:
     id: int
     created_by: int
     text: str
-    photo_file_id: str | None
+    photo_ref: str | None  # a stored file's id (a Telegram file id in rows older than the store)
     audience: str | None
     area: str | None
     state: str
@@ -24,7 +24,7 @@ class Announcement:
 
 
 _COLUMNS = (
-    "id, created_by, text, photo_file_id, audience, area, state, recipients, chat_id, "
+    "id, created_by, text, photo_ref, audience, area, state, recipients, chat_id, "
     "progress_message_id"
 )
 
@@ -44,13 +44,13 @@ class AnnouncementRepository:
         self.db = db
 
     async def create(
-        self, *, created_by: str, chat_id: str, text: str, photo_file_id: str | None, now: datetime
+        self, *, created_by: str, chat_id: str, text: str, photo_ref: str | None, now: datetime
     ) -> int:
         async with self.db.transaction() as tx:
             return await tx.insert(
-                "INSERT INTO announcements (created_by, created_at, text, photo_file_id, chat_id) "
+                "INSERT INTO announcements (created_by, created_at, text, photo_ref, chat_id) "
                 "VALUES (?, ?, ?, ?, ?)",
-                [created_by, to_db(now), text, photo_file_id, chat_id],
+                [created_by, to_db(now), text, photo_ref, chat_id],
             )
 
     async def get(self, announcement_id: int) -> Announcement | None:

@@ -196,6 +196,13 @@ class ReportRepository:
             [(report_id, f.kind, f.ref, added_by, to_db(now)) for f in files],
         )
 
+    async def file_refs(self, report_id: int) -> list[str]:
+        """The (encrypted) references of a report's files."""
+        rows = await self.db.fetch_all(
+            "SELECT ref FROM report_files WHERE report_id = ? ORDER BY id", [report_id]
+        )
+        return [str(row[0]) for row in rows]
+
     async def file_count(self, report_id: int) -> int:
         row = await self.db.fetch_one(
             "SELECT COUNT(*) FROM report_files WHERE report_id = ?", [report_id]

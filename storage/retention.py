@@ -24,6 +24,14 @@ class RetentionRepository:
         )
         return [int(row[0]) for row in rows]
 
+    async def file_refs(self, tx: Transaction, report_ids: list[int]) -> list[str]:
+        """The (encrypted) references of these reports' files, before `erase` drops them."""
+        marks = ",".join("?" for _ in report_ids)
+        rows = await tx.fetch_all(
+            f"SELECT ref FROM report_files WHERE report_id IN ({marks})", report_ids
+        )
+        return [str(row[0]) for row in rows]
+
     async def erase(
         self, tx: Transaction, report_ids: list[int], empty_body: str, now: datetime
     ) -> int:

@@ -57,23 +57,6 @@ class WebRepository:
 
     # ---------------------------------------------------------------------------- files
 
-    async def add_blob(
-        self,
-        tx: Transaction,
-        report_id: int,
-        *,
-        mime_type: str,
-        file_name: str,
-        size: int,
-        data: str,
-        now: datetime,
-    ) -> int:
-        return await tx.insert(
-            "INSERT INTO web_file_blobs (report_id, mime_type, file_name, size, data, added_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [report_id, mime_type, file_name, size, data, to_db(now)],
-        )
-
     async def blob(self, blob_id: int) -> Blob | None:
         row = await self.db.fetch_one(
             "SELECT id, report_id, mime_type, file_name, size, data FROM web_file_blobs "

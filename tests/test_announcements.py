@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import io
 
 import pytest
+from PIL import Image
 
+from bot.kernel.files import is_store_id
 from handlers.telegram.announcements import refresh_progress
 from sandbox.telegram import SimUser
 from tests.conftest import CLERK_ID, OFFICE_CHAT_ID, Harness
@@ -121,7 +124,7 @@ async def test_stopping_a_running_announcement(harness: Harness, clerk: SimUser)
 async def test_an_area_and_a_photo(harness: Harness, clerk: SimUser):
     in_area = await people(harness, "head", 2, unit="TH-LN02")  # Xã Lộc Ninh
     await people(harness, "head", 3, unit="THPT-DX01")
-    choose = await draft(clerk, "Ảnh lịch trực Tết", photo=b"\xff\xd8\xff\xe0photo")
+    choose = await draft(clerk, "Ảnh lịch trực Tết", photo=photo_with_exif())
     await clerk.press("Thủ trưởng đơn vị", chat_id=OFFICE_CHAT_ID, message_id=choose.message_id)
     area = await group_reply(clerk, "ở địa bàn nào?", event="edit")
     await clerk.press("Xã Lộc Ninh", chat_id=OFFICE_CHAT_ID, message_id=area.message_id)
@@ -131,6 +134,23 @@ async def test_an_area_and_a_photo(harness: Harness, clerk: SimUser):
     for head in in_area:
         (received,) = [m for m in await head.transcript() if m["from_bot"]]
         assert received["kind"] == "photo" and "Ảnh lịch trực Tết" in received["caption"]
+    announcement = await harness.services.announcements.repo.get(1)
+    assert announcement is not None and is_store_id(announcement.photo_ref)
+    rows = await harness.services.db.fetch_all(
+        "SELECT file_id, channel_file_id FROM file_channel_ids WHERE channel = 'telegram'"
+    )
+    assert [row[0] for row in rows] == [announcement.photo_ref]  # uploaded once, then reused
+    sent = harness.sandbox.state.files[rows[0][1]].data
+    assert b"PhoneMaker" not in sent and len(Image.open(io.BytesIO(sent)).getexif()) == 0
+
+
+def photo_with_exif() -> bytes:
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif.get_ifd(0x8825)[2] = (11.0, 32.0, 5.0)  # GPS latitude
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (20, 120, 60)).save(out, "JPEG", exif=exif)
+    return out.getvalue()
 
 
 async def test_only_office_members_announce(harness: Harness, clerk: SimUser):

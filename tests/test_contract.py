@@ -337,3 +337,45 @@ async def test_the_privacy_notice_names_the_retention_setting(tmp_path: Path, bu
         assert any("sau 24 tháng" in m.text for m in shown)
     finally:
         await services.close()
+
+
+async def test_images_sent_as_photo_and_as_document_are_stored_without_metadata(
+    rig: FakeChannel,
+):
+    """The channel hands over bytes; the core re-encodes every image before it is stored."""
+    from bot.dialogs.engine import Upload
+    from tests.test_file_store import assert_clean_image, jpeg_with_gps
+
+    picture = jpeg_with_gps()
+    conversations = rig.services.conversations
+
+    async def fetch(upload: Upload) -> AsyncIterator[bytes]:
+        yield picture
+
+    conversations.fetchers[CHANNEL] = fetch
+    lan = person(rig, 9)
+    await onboard(lan)
+    await lan.say("báo cáo")
+    await lan.choose("Bạo lực học đường")
+    await lan.say("Học sinh bị bắt nạt trong nhà vệ sinh, có ảnh chụp màn hình tin nhắn.")
+    await lan.choose("Tại đơn vị của tôi")
+    for _ in range(3):  # location, date, people
+        await lan.say("bỏ qua")
+    for kind, name in (("photo", None), ("document", "anh_goc.jpg")):
+        answer = await rig.services.router.handle(
+            lan.chat,
+            Incoming(
+                kind="attachment",
+                upload=Upload(kind=kind, channel_file_id=f"f-{kind}", file_name=name),
+            ),
+        )
+        rig.show(lan.chat_id, answer.replies, answer.notice)
+    state = await conversations.current(lan.chat)
+    assert state is not None
+    stored = state.answers["evidence"]
+    assert [f["kind"] for f in stored] == ["photo", "document"]
+    assert rig.services.files is not None
+    for item in stored:
+        data = await rig.services.files.read(item["stored_id"])
+        assert picture != data and b"GPS" not in data
+        assert_clean_image(data)

@@ -192,7 +192,7 @@ async def test_text_bounds(engine):
     r = await engine.step(r.state, text("ngắn"))
     assert r.state.step == "what" and "ít nhất 10" in r.replies[0].text
     r = await engine.step(
-        r.state, Incoming(kind="attachment", attachment=Attachment(kind="photo", file_id="f"))
+        r.state, Incoming(kind="attachment", attachment=Attachment(kind="photo", stored_id="f"))
     )
     assert r.state.step == "what"
     assert r.state.answers == {"kind": "a"}
@@ -250,7 +250,7 @@ async def test_phone_files_location_summary_edit_and_finish(engine):
     assert r.state.step == "phone" and "chưa đúng" in r.replies[0].text
     r = await engine.step(r.state, text("+84 912 345 678"))
     assert r.state.answers["phone"] == "0912345678"
-    photo = Attachment(kind="photo", file_id="p1")
+    photo = Attachment(kind="photo", stored_id="p1")
     r = await engine.step(r.state, Incoming(kind="attachment", attachment=photo))
     assert r.state.step == "files"
     r = await engine.step(r.state, Incoming(kind="attachment", attachment=photo))

@@ -591,6 +591,16 @@ async def test_f11_lookup_shows_the_newest_reply_first_whatever_the_older_ones(
 # ------------------------------------------------- F15: a photo announcement's caption
 
 
+def small_jpeg() -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("RGB", (16, 12), (40, 80, 160)).save(out, "JPEG")
+    return out.getvalue()
+
+
 async def test_f15_a_photo_caption_is_checked_with_its_header_against_1024(
     harness: Harness, office: SimUser
 ):
@@ -604,7 +614,7 @@ async def test_f15_a_photo_caption_is_checked_with_its_header_against_1024(
     refused = await group_reply(office, "chú thích")
     room = int(re.search(r"chỉ chứa được (\d+) ký tự", refused.text).group(1))
     assert 900 < room < 1000
-    choose = await draft(office, "Ả" * room, photo=b"\xff\xd8\xff\xe0photo")
+    choose = await draft(office, "Ả" * room, photo=small_jpeg())  # a photo is a real JPEG
     await office.press("Thủ trưởng đơn vị", chat_id=OFFICE_CHAT_ID, message_id=choose.message_id)
     area = await group_reply(office, "ở địa bàn nào?", event="edit")
     await office.press("Tất cả địa bàn", chat_id=OFFICE_CHAT_ID, message_id=area.message_id)

@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 from PIL import Image
 
+from bot.kernel.files import is_store_id
 from sandbox.telegram import SimUser
 from sandbox.telegram.client import BotMessage
 from tests.conftest import CLERK_ID, OFFICE_CHAT_ID, Harness
@@ -292,13 +293,68 @@ async def test_documents_in_a_tip_are_cleaned_or_refused(harness: Harness, offic
     refused = await user.next_reply()
     assert "không nhận loại tệp này" in refused.text
     await user.send_document("IMG_0001.jpg", "image/jpeg", jpeg_with_gps())
-    cleaned = await user.next_reply()
-    assert cleaned.kind == "document" and "Đã xóa thông tin ẩn" in cleaned.text
-    assert cleaned.file_name == "anh-1.jpg"
+    received = await user.next_reply()  # no copy is sent back: the store keeps the clean one
+    assert received.kind == "text"
+    assert "Đã xóa thông tin ẩn" in received.text and "Đã nhận tệp 1/5" in received.text
+    await user.press("Xong, không gửi thêm")
+    await user.next_reply()
+    await user.press("✅ Gửi")
+    receipt, _ = await user.replies(2)
+    code = CODE.search(receipt.text).group(1)
+    document = await office_message(office, f"Tệp 1/1 của {code}")
+    assert document.kind == "document" and document.file_name == "anh-1.jpg"
+    assert_clean(harness.sandbox.state.files[document.file_id].data, (40, 30))
+
+
+async def test_a_photo_reaches_the_office_clean_and_is_uploaded_once(
+    harness: Harness, office: SimUser
+):
+    user = await harness.user("Lan")
+    await walk_to_evidence(user, "/baocao")
+    await user.send_photo(jpeg_with_gps())
     assert "Đã nhận tệp 1/5" in (await user.next_reply()).text
-    telegram_file = await harness.app.bot.get_file(cleaned.file_id)
-    stored = Image.open(io.BytesIO(bytes(await telegram_file.download_as_bytearray())))
-    assert stored.size == (40, 30) and len(stored.getexif()) == 0
+    (answers,) = [
+        row async for row in _open_dialog_files(harness, user)
+    ]  # the open dialog holds the store's id, not Telegram's
+    stored_id = answers["stored_id"]
+    assert is_store_id(stored_id) and "file_id" not in answers
+    await user.press("Xong, không gửi thêm")
+    await user.next_reply()
+    await user.press("Không để lại")
+    await user.next_reply()
+    await user.press("✅ Gửi")
+    code = CODE.search((await user.next_reply()).text).group(1)
+    photo = await office_message(office, f"Tệp 1/1 của {code}")
+    assert photo.kind == "photo"
+    assert_clean(harness.sandbox.state.files[photo.file_id].data, (40, 30))
+    files = harness.services.files
+    for _ in range(50):  # the transport caches Telegram's id right after the send returns
+        if await files.channel_id(stored_id, "telegram") is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert await files.channel_id(stored_id, "telegram") == photo.file_id
+    report = await harness.services.reports.reports.by_code(code)
+    row = await harness.services.db.fetch_one(
+        "SELECT ref FROM report_files WHERE report_id = ?", [report.id]
+    )
+    assert harness.services.cipher.decrypt(row[0]) == stored_id
+    blob = files.path(stored_id).read_bytes()
+    assert b"PhoneMaker" not in blob and b"\xff\xd8" not in blob[:64]  # encrypted at rest
+
+
+async def _open_dialog_files(harness: Harness, user: SimUser):
+    state = await harness.services.conversations.current(_chat(user))
+    assert state is not None
+    for answer in state.answers.get("evidence") or []:
+        yield answer
+
+
+def assert_clean(data: bytes, size: tuple[int, int]) -> None:
+    for secret in (b"Tran Phung", b"PhoneMaker"):
+        assert secret not in data
+    image = Image.open(io.BytesIO(data))
+    exif = image.getexif()
+    assert image.size == size and len(exif) == 0 and not exif.get_ifd(0x8825)
 
 
 async def test_hourly_limit_and_identical_submissions(harness: Harness, office: SimUser):
@@ -391,3 +447,17 @@ async def test_a_lost_receipt_is_shown_again_when_send_is_pressed_again(
     assert [m for m in await user.transcript() if m["from_bot"]][-1][
         "message_id"
     ] == again.message_id
+
+
+async def test_files_of_a_cancelled_dialog_are_deleted(harness: Harness):
+    user = await harness.user("Lan")
+    await walk_to_evidence(user, "/togiac")
+    await user.send_photo(jpeg_with_gps())
+    assert "Đã nhận tệp 1/5" in (await user.next_reply()).text
+    (answer,) = [row async for row in _open_dialog_files(harness, user)]
+    files = harness.services.files
+    assert await files.info(answer["stored_id"]) is not None
+    await user.send("/huy")
+    await user.next_reply()
+    assert await files.info(answer["stored_id"]) is None
+    assert not files.path(answer["stored_id"]).exists()

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from bot.kernel.clock import ManualClock
 from bot.kernel.crypto import Cipher
+from bot.kernel.files import FileStore, StoredFile
 from bot.office.retention import RetentionService
 from storage.audit import AuditLog
 from storage.db import Database, to_db
@@ -32,6 +33,12 @@ async def test_purge_erases_what_it_should_and_nothing_else(tmp_path):
         "OLD-OPEN": (False, "in_progress", local(2026, 10, 1, 9, 0)),
     }
     ids: dict[str, int] = {}
+    store = FileStore(db, cipher, tmp_path / "files", lambda: NOW)
+    stored: dict[str, str] = {}
+    for code in plan:
+        evidence = await store.put(f"ảnh của {code}".encode(), kind="photo")
+        assert isinstance(evidence, StoredFile)
+        stored[code] = evidence.id
     async with db.transaction() as tx:
         for n, (code, (anonymous, status, changed)) in enumerate(plan.items()):
             ids[code] = await reports.insert(
@@ -44,7 +51,12 @@ async def test_purge_erases_what_it_should_and_nothing_else(tmp_path):
             await tx.execute(
                 "INSERT INTO report_files (report_id, kind, ref, added_by, added_at) "
                 "VALUES (?, 'photo', ?, 'sender', ?)",
-                (ids[code], cipher.encrypt("file-id"), to_db(changed)),
+                (ids[code], cipher.encrypt(stored[code]), to_db(changed)),
+            )
+            await tx.execute(  # a Telegram file id kept before the store: nothing to delete
+                "INSERT INTO report_files (report_id, kind, ref, added_by, added_at) "
+                "VALUES (?, 'photo', ?, 'sender', ?)",
+                (ids[code], cipher.encrypt("AgACAgIAAxkBAAIB-legacy"), to_db(changed)),
             )
             await tx.execute(
                 "INSERT INTO report_events (report_id, at, actor, action, note) "
@@ -57,7 +69,7 @@ async def test_purge_erases_what_it_should_and_nothing_else(tmp_path):
                     "VALUES ('telegram', ?, 'reporter_update', 'secret', ?, ?, ?)",
                     (n, f"report:{ids[code]}", state, to_db(changed)),
                 )
-    service = RetentionService(db, cipher, ManualClock(TZ, NOW), days=365)
+    service = RetentionService(db, cipher, ManualClock(TZ, NOW), days=365, files=store)
     assert await service.purge() == 3
     erased, kept = {"OLD-DONE", "OLD-TIP", "OLD-SPAM"}, {"NEW-DONE", "OLD-OPEN"}
     for code, report_id in ids.items():
@@ -75,17 +87,21 @@ async def test_purge_erases_what_it_should_and_nothing_else(tmp_path):
         if code in erased:
             assert body["what"] == "" and body["erased"] is True
             assert files[0] == 0 and note[0] is None
+            assert await store.info(stored[code]) is None  # the evidence itself is gone
+            assert not store.path(stored[code]).exists()
             assert payloads == {"sent": "", "pending": "secret"}  # what waits is still sent
         else:
             assert code in kept and body["what"] == f"lời kể {code}"
-            assert files[0] == 1 and cipher.decrypt(note[0]) == "trả lời"
+            assert files[0] == 2 and cipher.decrypt(note[0]) == "trả lời"
+            assert await store.read(stored[code]) == f"ảnh của {code}".encode()
             assert payloads == {"sent": "secret", "pending": "secret"}
     count = await db.fetch_one("SELECT COUNT(*) FROM reports")
     assert count[0] == 5
     assert await service.purge() == 0  # nothing twice
     (entry,) = await AuditLog(db).latest(5)
     assert (entry.actor, entry.action, entry.details) == ("system", "retention_purge", "3")
-    assert await RetentionService(db, cipher, ManualClock(TZ, NOW), days=0).purge() == 0
+    forever = RetentionService(db, cipher, ManualClock(TZ, NOW), days=0, files=store)
+    assert await forever.purge() == 0
     await db.close()
 
 

@@ -292,3 +292,49 @@ async def test_behind_an_https_proxy_cookies_are_secure_and_redirects_public(tmp
         assert "Secure" in cookie
         cookie, _ = await login_cookie(site, {})
         assert "Secure" not in cookie
+
+
+async def test_files_a_chat_channel_stored_are_shown_from_the_file_store(tmp_path, bundle):
+    from datetime import UTC, datetime
+
+    from bot.kernel.files import StoredFile
+    from storage.reports import ReportFile
+    from tests.web_helpers import jpeg_with_gps
+
+    async with running_site(tmp_path, bundle) as site:
+        await site.add_staff("lan", "clerk")
+        services = site.services
+        photo = await services.files.take(jpeg_with_gps(), kind="photo")
+        pdf = await services.files.take(b"%PDF-1.4 bien ban", kind="document", file_name='a".pdf')
+        assert isinstance(photo, StoredFile) and isinstance(pdf, StoredFile)
+        now = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+        async with services.db.transaction() as tx:
+            report_id = await services.reports.reports.insert(
+                tx, code="TEL1-FILE", anonymous=True, channel=None, chat_id=None,
+                category="bao_luc_hoc_duong", unit_code=None,
+                body=services.cipher.encrypt_json({"what": WHAT}), passphrase_hash="h", now=now,
+            )  # fmt: skip
+            refs = [("photo", photo.id), ("document", pdf.id), ("photo", "AgACAgIAAxkB-old")]
+            await services.reports.reports.add_files(
+                tx,
+                report_id,
+                [ReportFile(kind, services.cipher.encrypt(ref)) for kind, ref in refs],
+                added_by="sender",
+                now=now,
+            )
+        jar = aiohttp.CookieJar(unsafe=True)
+        async with aiohttp.ClientSession(cookie_jar=jar) as clerk:
+            await login(clerk, site, "lan")
+            async with clerk.get(f"{site.url}/vanphong/tin/{report_id}") as response:
+                html = await response.text()
+            links = re.findall(r'href="/vanphong/tep/(\d+)"', html)
+            assert len(set(links)) == 2  # the old Telegram file id is named, not linked
+            first, second = sorted(set(links), key=int)
+            async with clerk.get(f"{site.url}/vanphong/tep/{first}") as response:
+                assert response.headers["Content-Type"] == "image/jpeg"
+                assert await response.read() == await services.files.read(photo.id)
+            async with clerk.get(f"{site.url}/vanphong/tep/{second}") as response:
+                assert response.headers["Content-Type"] == "application/octet-stream"
+                assert response.headers["Content-Disposition"].startswith("attachment")
+                assert '"a"' not in response.headers["Content-Disposition"]
+                assert await response.read() == b"%PDF-1.4 bien ban"

@@ -20,12 +20,12 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
-from bot.app import TRANSPORT_KEY
 from bot.chat.ref import Staff
 from bot.deadlines.service import Scope
 from bot.kernel.outbox import (
     Blocked,
     DeliveryError,
+    FileRef,
     OutgoingMessage,
     OutsideWindow,
     PermanentFailure,
@@ -230,14 +230,14 @@ async def test_a_zalo_photo_is_kept_without_exif_or_gps(world: ZaloWorld) -> Non
     await onboard(lan)
     await lan.drain()
     await submit_report(lan)
-    assert world.channel is not None
-    folder = world.channel.media.folder
-    stored = list(folder.glob("*.bin"))
-    assert len(stored) == 1
-    data = await world.channel.media.get("zalo-media:" + stored[0].stem)
-    assert data is not None and data[:2] == b"\xff\xd8"
+    assert world.services is not None
+    rows = await world.db.fetch_all("SELECT id FROM files")
+    assert len(rows) == 1
+    store = world.services.files
+    data = await store.read(rows[0][0])
+    assert data[:2] == b"\xff\xd8"  # a JPEG, re-encoded
     assert not has_gps(data) and b"Exif" not in data
-    assert b"\xff\xd8" not in stored[0].read_bytes()  # encrypted at rest
+    assert b"\xff\xd8\xff" not in store.path(rows[0][0]).read_bytes()  # encrypted at rest
 
 
 async def test_lookup_with_follow_up(world: ZaloWorld) -> None:
@@ -632,7 +632,6 @@ async def test_telegram_and_zalo_in_one_process(harness: Harness) -> None:
             oa_id=config.oa_id,
         )
         channel = ZaloChannel(services, zalo_settings)
-        harness.app.bot_data[TRANSPORT_KEY].resolve_file = channel.media.get
         web_app = build_web_app(services)
         channel.mount(web_app)
         http = WebServer(web_app, "127.0.0.1", port)
@@ -736,3 +735,28 @@ async def test_antq_run_with_only_the_zalo_variables(tmp_path: Path) -> None:
             assert process.returncode == 0
         await control.close()
         await fake.stop()
+
+
+async def test_a_stored_photo_goes_out_as_an_upload_cached_for_six_days(world: ZaloWorld) -> None:
+    lan = await world.person()
+    await onboard(lan)
+    await lan.drain()
+    await submit_report(lan)
+    await lan.drain()
+    assert world.channel is not None and world.channel.transport is not None
+    [(stored_id,)] = await world.db.fetch_all("SELECT id FROM files")
+    message = OutgoingMessage(photo=FileRef(stored_id=stored_id), caption="Ảnh minh họa")
+    token = CURRENT_KIND.set("announcement")
+    try:
+        await world.channel.transport.deliver(lan.user_id, message)
+        await world.channel.transport.deliver(lan.user_id, message)
+        assert (await world.control.stats())["uploads"] == 1  # the second used the cached id
+        await world.advance(6 * 86400 + 60)  # older than we trust Zalo's 7 days: upload again
+        await lan.say("xin chào")  # the window opens again
+        await world.idle()
+        await world.channel.transport.deliver(lan.user_id, message)
+    finally:
+        CURRENT_KIND.reset(token)
+    assert (await world.control.stats())["uploads"] == 2
+    images = [m for m in await lan.user.messages() if m.kind == "image"]
+    assert len(images) == 3

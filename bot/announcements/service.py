@@ -91,21 +91,29 @@ class AnnouncementService:
     def is_prompt(self, text: str | None) -> bool:
         return text is not None and text.startswith(self.texts.raw("announce.prompt_marker"))
 
-    async def draft(self, staff: Staff, chat_id: str, text: str, photo: str | None) -> Reply:
-        if not text.strip() and photo is None:
+    def refusal(self, text: str, with_photo: bool) -> Reply | None:
+        """Why a draft cannot be taken (checked before a channel fetches its photo); None if ok."""
+        if not text.strip() and not with_photo:
             return Reply(self.texts.get("announce.empty"))
         if len(text) > MAX_TEXT:
             return Reply(self.texts.get("announce.too_long", length=len(text), max=MAX_TEXT))
         room = self._caption_room()
-        if photo is not None and _telegram_length(text.strip()) > room:
+        if with_photo and _telegram_length(text.strip()) > room:
             # the header comes on top of what the clerk typed: refused now, not at every send
             length = _telegram_length(text.strip())
             return Reply(self.texts.get("announce.caption_too_long", length=length, max=room))
+        return None
+
+    async def draft(self, staff: Staff, chat_id: str, text: str, photo: str | None) -> Reply:
+        """A new draft; `photo` is a stored file's id (the channel put it into the store)."""
+        refused = self.refusal(text, photo is not None)
+        if refused is not None:
+            return refused
         announcement_id = await self.repo.create(
             created_by=staff.actor,
             chat_id=chat_id,
             text=text.strip(),
-            photo_file_id=photo,
+            photo_ref=photo,
             now=self.clock.now(),
         )
         rows = [
@@ -226,8 +234,8 @@ class AnnouncementService:
         text = self.texts.raw(
             "announce.message", org=html.escape(self.org_name), text=html.escape(announcement.text)
         )
-        if announcement.photo_file_id:
-            return OutgoingMessage(text=text, photo=FileRef(file_id=announcement.photo_file_id))
+        if announcement.photo_ref:
+            return OutgoingMessage(text=text, photo=FileRef.of(announcement.photo_ref))
         return OutgoingMessage(text=text)
 
     def render_reference(self, reference: str) -> OutgoingMessage:

@@ -13,6 +13,7 @@ from bot.chat.ref import ChatRef
 from bot.chat.reply import Button, Reply
 from bot.deadlines.reminder_plan import Schedule, Slot, parse_plan
 from bot.dialogs.conversation import Finish
+from bot.dialogs.engine import stored_ref
 from bot.kernel.clock import Clock, QuietHours, format_local
 from bot.kernel.config import Settings
 from bot.kernel.crypto import Cipher
@@ -339,7 +340,7 @@ class ReminderService:
                     unit=context["unit_name"],
                     title=context["title"],
                 )
-                message = file_message(attachment["kind"], attachment["file_id"], caption)
+                message = file_message(attachment["kind"], stored_ref(attachment), caption)
                 await self._to_office(tx, deadline_id, message)
         return Finish([Reply(self.texts.get("deadline.done.sent"))])
 

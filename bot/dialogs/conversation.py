@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.chat.ref import ChatRef
 from bot.chat.reply import Reply
-from bot.dialogs.engine import Attachment, DialogEngine, DialogState, Incoming, StepResult
+from bot.dialogs.engine import (
+    Attachment,
+    DialogEngine,
+    DialogState,
+    Incoming,
+    StepResult,
+    Upload,
+    stored_ref,
+)
 from bot.kernel.clock import Clock
+from bot.kernel.files import TOO_LARGE, FetchError, FileStore, Refusal, StoredFile
 from content.schema import AttachmentsStep
 from content.texts import Texts
 from storage.db import Database, Transaction
@@ -30,8 +39,10 @@ class Finish:
 Finisher = Callable[[Transaction, ChatRef, dict[str, Any], dict[str, str]], Awaitable[Finish]]
 """Stores what a finished dialog collected (answers, context) in the transaction closing it."""
 
-Sanitizer = Callable[[ChatRef, Attachment], Awaitable[Attachment | str]]
-"""Cleans a file of hidden metadata before a dialog accepts it; a str is a refusal's text key."""
+Fetcher = Callable[[Upload], AsyncIterable[bytes]]
+"""A channel's download of a file a person sent (bounded; raises FetchError when it fails)."""
+
+CLEANED_NOTE = "files.cleaned"
 
 
 def _same(text: str) -> str:
@@ -61,6 +72,7 @@ class Conversations:
         after_commit: Callable[[], None] | None = None,
         common_context: Mapping[str, str] | None = None,
         former_pseudonyms: Callable[[str], list[str]] | None = None,
+        files: FileStore | None = None,
     ) -> None:
         self.db = db
         self.engine = engine
@@ -75,7 +87,10 @@ class Conversations:
         # what every dialog's texts may name, e.g. how long content is kept (a setting)
         self.common_context = dict(common_context or {})
         self.former_pseudonyms = former_pseudonyms  # after a key rotation: where rows were
-        self.sanitizer: Sanitizer | None = None  # set by the channel that can fetch files
+        self.files = files  # where accepted files are kept, cleaned and encrypted
+        self.fetchers: dict[str, Fetcher] = {}  # per channel: set by the channel that has files
+        # bytes already stored for what the dialog's context names (a report being added to)
+        self.stored_before: Callable[[Mapping[str, str]], Awaitable[int]] | None = None
         self._locks: weakref.WeakValueDictionary[ChatRef, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -121,10 +136,13 @@ class Conversations:
     ) -> Answer:
         """Start a dialog, replacing any open one."""
         await self._refile(chat)  # so that one kept under an older key is replaced, not orphaned
+        replaced = await self.current(chat)
         # the channel goes into the dialog's context: texts with a variant per channel use it
         context = {**self.common_context, **(context or {}), "channel": chat.channel}
         result = await self.engine.start(dialog_id, context)
-        return await self._settle(chat, dialog_id, result)
+        answer = await self._settle(chat, dialog_id, result)
+        await self._discard_files(replaced)
+        return answer
 
     async def handle(self, chat: ChatRef, incoming: Incoming) -> Answer | None:
         """Feed input to the open dialog; None when the person has no open dialog."""
@@ -132,12 +150,20 @@ class Conversations:
         if state is None:
             return None
         seq = state.seq
-        refusal = await self._sanitize(chat, state, incoming)
-        if refusal is not None:
+        step = self.engine.current_step(state)
+        tell_cleaned = isinstance(step, AttachmentsStep) and step.sanitize
+        stored = await self._store_upload(chat, state, incoming)
+        if isinstance(stored, Refusal):
             prompt = await self.engine.prompt(state)
-            problem = self.texts.get(refusal)
+            problem = self.texts.get(
+                stored.reason_key, **{**stored.params, "channel": chat.channel}
+            )
             return Answer([Reply(f"{problem}\n\n{prompt.text}", prompt.buttons)], problem)
         result = await self.engine.step(state, incoming)
+        if stored is not None and stored.cleaned and tell_cleaned and result.replies:
+            first = result.replies[0]
+            note = self.texts.get(CLEANED_NOTE, channel=chat.channel)
+            result.replies[0] = Reply(f"{note}\n{first.text}", first.buttons)
         answer = await self._settle(chat, state.dialog, result)
         answer.advanced = result.state is None or result.state.seq != seq
         return answer
@@ -153,27 +179,70 @@ class Conversations:
 
     async def cancel(self, chat: ChatRef) -> bool:
         """Close the open dialog without storing what it collected; False if there was none."""
-        await self.current(chat)  # one kept under an older key's pseudonym is closed too
+        state = await self.current(chat)  # one kept under an older key's pseudonym is closed too
         async with self.db.transaction() as tx:
             existed = await self.states.get_in(tx, self._owner(chat)) is not None
             await self.states.delete(tx, self._owner(chat))
+        await self._discard_files(state)
         return existed
 
-    async def _sanitize(self, chat: ChatRef, state: DialogState, incoming: Incoming) -> str | None:
-        """Swap a document for its cleaned copy where the step asks; a refusal's key otherwise."""
+    async def _discard_files(self, state: DialogState | None) -> None:
+        """The stored files of a dialog closed without being submitted: nobody will need them."""
+        if state is None or self.files is None:
+            return
+        for answer in _attachments(state):
+            await self.files.delete(stored_ref(answer))  # a Telegram file id is left alone
+
+    async def _store_upload(
+        self, chat: ChatRef, state: DialogState, incoming: Incoming
+    ) -> StoredFile | Refusal | None:
+        """Fetch a file the channel still holds into the store, cleaned, before the engine sees it.
+
+        Only where the dialog asks for a file of that kind and has room for it; every image is
+        re-encoded without metadata, and a step marked `sanitize` (anonymous tips) takes images
+        only. None when there was nothing to fetch.
+        """
+        upload = incoming.upload
+        if upload is None:
+            return None
+        incoming.upload = None
         step = self.engine.current_step(state)
-        attachment = incoming.attachment
-        if not (isinstance(step, AttachmentsStep) and step.sanitize and attachment):
-            return None
-        if attachment.kind != "document" or attachment.kind not in step.kinds:
-            return None
-        if self.sanitizer is None:
-            return "dialog.error.file_kind"
-        cleaned = await self.sanitizer(chat, attachment)
-        if isinstance(cleaned, str):
-            return cleaned
-        incoming.attachment = cleaned
-        return None
+        if not isinstance(step, AttachmentsStep):
+            return None  # the engine answers that it expects something else
+        if upload.kind not in step.kinds:
+            return Refusal("dialog.error.file_kind")
+        taken = list(state.answers.get(step.id) or [])
+        if len(taken) >= step.max_files:
+            return Refusal("dialog.error.too_many_files", {"max": step.max_files})
+        fetch = self.fetchers.get(chat.channel)
+        if self.files is None or fetch is None:
+            return Refusal("dialog.error.file_kind")
+        if upload.size is not None and upload.size > self.files.max_file_bytes:
+            return Refusal(TOO_LARGE, {"mb": self.files.max_file_bytes // (1024 * 1024)})
+        used = sum(int(a.get("size") or 0) for a in _attachments(state))
+        if self.stored_before is not None:
+            used += await self.stored_before(state.context)
+        try:
+            stored = await self.files.take(
+                fetch(upload),
+                kind=upload.kind,
+                file_name=upload.file_name,
+                mime_type=upload.mime_type,
+                number=len(taken) + 1,
+                images_only=step.sanitize,
+                room=self.files.max_report_bytes - used,
+            )
+        except FetchError:
+            return Refusal("files.unavailable")
+        if isinstance(stored, StoredFile):
+            incoming.attachment = Attachment(
+                kind=upload.kind,
+                stored_id=stored.id,
+                file_name=stored.file_name,
+                mime_type=stored.mime_type,
+                size=stored.size,
+            )
+        return stored
 
     async def _settle(self, chat: ChatRef, dialog_id: str, result: StepResult) -> Answer:
         """Commit the outcome of a step; the replies are returned only after the commit."""
@@ -203,3 +272,18 @@ class Conversations:
         if result.outcome == "finished" and self.after_commit is not None:
             self.after_commit()
         return Answer(replies, result.notice)
+
+
+def _attachments(state: DialogState) -> list[dict[str, Any]]:
+    """Every file a dialog has accepted so far, over all its steps (one report's budget)."""
+    found: list[dict[str, Any]] = []
+    for value in state.answers.values():
+        if isinstance(value, list):
+            found += [
+                a for a in value if isinstance(a, dict) and ("stored_id" in a or "file_id" in a)
+            ]
+    return found
+
+
+def _is_file(answer: dict[str, Any]) -> bool:
+    return "stored_id" in answer or "file_id" in answer

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 
 from bot.chat.buttons import ButtonFamily
 from bot.chat.paging import paging_buttons
@@ -20,6 +20,7 @@ from content.schema import (
     ConfirmStep,
     DateStep,
     DialogSpec,
+    FileKind,
     LocationStep,
     Option,
     PhoneStep,
@@ -32,8 +33,29 @@ from content.texts import Texts, fold
 
 
 class Attachment(BaseModel):
-    kind: Literal["photo", "video", "document"]
-    file_id: str
+    """A file a dialog accepted: its id in the bot's file store (bot/kernel/files.py).
+
+    States saved before the store hold `file_id` (a Telegram file id): they still load, the
+    value landing in `stored_id`; `stored_ref` reads either from an answer.
+    """
+
+    kind: FileKind
+    stored_id: str = Field(validation_alias=AliasChoices("stored_id", "file_id"))
+    file_name: str | None = None
+    mime_type: str | None = None
+    size: int | None = None
+
+
+def stored_ref(answer: Mapping[str, Any]) -> str:
+    """The file reference of an attachment answer, written before or after the file store."""
+    return str(answer.get("stored_id") or answer["file_id"])
+
+
+class Upload(BaseModel):
+    """A file as a channel announced it, not yet fetched into the store."""
+
+    kind: FileKind
+    channel_file_id: str
     file_name: str | None = None
     mime_type: str | None = None
     size: int | None = None
@@ -45,7 +67,8 @@ class Incoming(BaseModel):
     kind: Literal["text", "button", "attachment", "location", "contact", "unsupported"]
     text: str | None = None
     data: str | None = None
-    attachment: Attachment | None = None
+    attachment: Attachment | None = None  # a file already in the store
+    upload: Upload | None = None  # a file the channel still holds; stored before the engine sees it
     latitude: float | None = None
     longitude: float | None = None
     phone: str | None = None
@@ -586,6 +609,8 @@ __all__ = [
     "OptionSource",
     "Reply",
     "StepResult",
+    "Upload",
     "is_dialog_payload",
     "normalize_phone",
+    "stored_ref",
 ]

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     deadline_overdue_at: str = "08:00"  # daily reminder of overdue units and the office digest
     deadline_overdue_days: int = Field(default=30, ge=0, le=365)
     retention_days: int = Field(default=365, ge=0, le=36500)  # 0: closed reports kept forever
+    files_dir: Path | None = None  # the encrypted file store; default: files/ beside the database
+    file_max_mb: int = Field(default=20, ge=1, le=2000)  # one file
+    report_files_max_mb: int = Field(default=50, ge=1, le=10000)  # all files of one report
     http_listen: str = "127.0.0.1:8080"  # the web pages (and webhooks) on plain HTTP
     public_url: str | None = None  # the public https root in front of http_listen, if any
 
@@ -257,6 +260,10 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def files_folder(self) -> Path:
+        return self.files_dir if self.files_dir is not None else self.database_path.parent / "files"
 
     @property
     def webhook_host(self) -> str:

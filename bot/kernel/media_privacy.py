@@ -101,8 +101,8 @@ def strip_metadata(
         return Refused(REFUSED_SIZE)
     except Exception as exc:  # untrusted bytes: any failure to recognise them is a refusal
         log.info("file not opened as an image: %s", type(exc).__name__)
-        claims_image = _claims_image(data, file_name, mime_type)
-        return Refused(REFUSED_UNREADABLE if claims_image else REFUSED_KIND)
+        said_image = claims_image(data, file_name, mime_type)
+        return Refused(REFUSED_UNREADABLE if said_image else REFUSED_KIND)
     with image:
         return _clean(image, number)
 
@@ -167,7 +167,7 @@ def _encode(frames: list[Image.Image], out_format: str) -> bytes:
     return output.getvalue()
 
 
-def _claims_image(data: bytes, file_name: str | None, mime_type: str | None) -> bool:
+def claims_image(data: bytes, file_name: str | None, mime_type: str | None) -> bool:
     """Whether the file says it is an image we accept (so failing to open it means damage)."""
     if mime_type and mime_type.split(";")[0].strip().lower() in IMAGE_MIME_TYPES:
         return True

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from bot.chat.reply import Reply
 from bot.kernel.clock import Clock
+from bot.kernel.files import is_store_id
 from storage.db import Database, Transaction
 from storage.outbox import OutboxItem, OutboxRepository, OutboxRow
 
@@ -36,17 +37,29 @@ class OutgoingButton(BaseModel):
 
 
 class FileRef(BaseModel):
-    """A file to send: a channel file id, or a local path to upload."""
+    """A file to send: a file of the bot's store, a local path to upload, or a channel file id.
 
+    `stored_id` is the rule; each channel uploads the stored file and may cache its own id for
+    it. `file_id` (a Telegram file id) remains for messages and references written before the
+    store existed.
+    """
+
+    stored_id: str | None = None
     file_id: str | None = None
     path: str | None = None
     file_name: str | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> FileRef:
-        if (self.file_id is None) == (self.path is None):
-            raise ValueError("a file reference needs exactly one of file_id and path")
+        given = [v for v in (self.stored_id, self.file_id, self.path) if v is not None]
+        if len(given) != 1:
+            raise ValueError("a file reference needs exactly one of stored_id, file_id and path")
         return self
+
+    @classmethod
+    def of(cls, ref: str) -> FileRef:
+        """A stored file by its id; a reference from before the store as a Telegram file id."""
+        return cls(stored_id=ref) if is_store_id(ref) else cls(file_id=ref)
 
 
 class OutgoingMessage(BaseModel):
@@ -76,7 +89,7 @@ class OutgoingMessage(BaseModel):
     @classmethod
     def _file_shorthand(cls, value: Any) -> Any:
         if isinstance(value, str):
-            return {"file_id": value}
+            return {"stored_id": value} if is_store_id(value) else {"file_id": value}
         if isinstance(value, PathLike):
             return {"path": str(value)}
         return value

@@ -19,6 +19,7 @@ from bot.invitations.service import InvitationService
 from bot.kernel.clock import Clock
 from bot.kernel.config import Settings
 from bot.kernel.crypto import Cipher, KeySource, check_key, load_key
+from bot.kernel.files import MB, FileStore
 from bot.kernel.outbox import Outbox, OutboxSender, OutgoingMessage
 from bot.kernel.scheduler import CoreScheduler, Job
 from bot.office.audit import AuditView
@@ -65,6 +66,7 @@ class Services:
     exports: ExportDesk
     statistics: StatisticsDesk
     retention: RetentionService
+    files: FileStore
     # one outbox sender per channel that runs, set by the wiring
     senders: dict[str, OutboxSender] = field(default_factory=dict)
     _router: ChatRouter | None = field(default=None, repr=False)
@@ -129,6 +131,14 @@ class Services:
             if holder:
                 holder[0].notify()
 
+        files = FileStore(
+            db,
+            cipher,
+            settings.files_folder,
+            clock.now,
+            max_file_bytes=settings.file_max_mb * MB,
+            max_report_bytes=settings.report_files_max_mb * MB,
+        )
         units = UnitRepository(db)
         people_repo = PeopleRepository(db)
         people = PeopleService(content, people_repo, units, clock, settings.org_name)
@@ -145,7 +155,9 @@ class Services:
             urgent_reannounce_after=timedelta(hours=settings.urgent_unclaimed_after_hours),
             notify=notify,
         )
-        reports = ReportService(content, cipher, clock, desk, people_repo, units, settings.org_name)
+        reports = ReportService(
+            content, cipher, clock, desk, people_repo, units, settings.org_name, files
+        )
         invitations = InvitationService(db, content.texts, clock, settings.org_name)
         reminders = ReminderService(db, outbox, cipher, content.texts, clock, settings, notify)
         deadlines = DeadlineService(db, reminders, clock, settings.deadline_reminders, notify)
@@ -196,7 +208,9 @@ class Services:
             former_pseudonyms=cipher.former_pseudonyms,
             after_commit=notify,
             common_context={"retention": retention_words(settings.retention_days)},
+            files=files,
         )
+        conversations.stored_before = reports.stored_bytes  # a follow-up adds to one report
         outreach = OutreachService(db, content.outreach, content.texts, clock, settings, notify)
         announcements = AnnouncementService(
             db, outbox_repo, content.texts, clock, settings.org_name, notify
@@ -223,7 +237,8 @@ class Services:
             AuditView(db, content.texts, clock),
             ExportDesk(db, content, cipher, clock),
             StatisticsDesk(db, content, clock),
-            RetentionService(db, cipher, clock, settings.retention_days),
+            RetentionService(db, cipher, clock, settings.retention_days, files),
+            files,
         )
         holder.append(services)
         return services

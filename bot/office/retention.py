@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from bot.kernel.clock import Clock
 from bot.kernel.crypto import Cipher
+from bot.kernel.files import FileStore
 from storage.audit import AuditLog
 from storage.db import Database
 from storage.retention import RetentionRepository
@@ -24,8 +25,11 @@ def retention_words(days: int) -> str:
 
 
 class RetentionService:
-    def __init__(self, db: Database, cipher: Cipher, clock: Clock, days: int) -> None:
+    def __init__(
+        self, db: Database, cipher: Cipher, clock: Clock, days: int, files: FileStore
+    ) -> None:
         self.db = db
+        self.files = files
         self.cipher = cipher
         self.clock = clock
         self.days = days
@@ -45,10 +49,13 @@ class RetentionService:
         while ids := await self.repo.due(cutoff, BATCH):
             now = self.clock.now()
             async with self.db.transaction() as tx:
+                stored = [self.cipher.decrypt(ref) for ref in await self.repo.file_refs(tx, ids)]
                 erased = await self.repo.erase(tx, ids, self.cipher.encrypt_json(ERASED_BODY), now)
+                await self.files.forget_in(tx, stored)  # unreadable from here: keys were in rows
                 await self.audit.record(
                     tx, at=now, actor=actor, action="retention_purge", details=str(erased)
                 )
+            await self.files.remove_blobs(stored)
             total += erased
             if len(ids) < BATCH:
                 break

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from bot.chat.buttons import ButtonFamily
 from bot.chat.ref import ChatRef, Staff
 from bot.chat.reply import Button, Reply, laid_out
+from bot.dialogs.engine import stored_ref
 from bot.kernel.clock import Clock, format_local
 from bot.kernel.crypto import Cipher
 from bot.kernel.outbox import PRIORITY_INTERACTIVE, FileRef, Outbox, OutgoingMessage
@@ -155,11 +156,11 @@ class OfficeDesk:
         """Queue each file of a report for the office group, captioned with the report's code."""
         if self.office_chat is None:
             return
-        for number, (kind, file_id) in enumerate(files, start=1):
+        for number, (kind, ref) in enumerate(files, start=1):
             caption = self.texts.get(
                 "office.file_caption", number=number, count=len(files), code=report.code
             )
-            await self._enqueue(tx, "office_file", file_message(kind, file_id, caption), report.id)
+            await self._enqueue(tx, "office_file", file_message(kind, ref, caption), report.id)
 
     async def _enqueue(
         self, tx: Transaction, kind: str, message: OutgoingMessage, report_id: int
@@ -374,12 +375,12 @@ class OfficeDesk:
         return await self.reports.get(report_id)
 
     def encrypt_files(self, attachments: list[dict[str, Any]]) -> list[ReportFile]:
-        return [ReportFile(a["kind"], self.cipher.encrypt(a["file_id"])) for a in attachments]
+        return [ReportFile(a["kind"], self.cipher.encrypt(stored_ref(a))) for a in attachments]
 
 
-def file_message(kind: str, file_id: str, caption: str) -> OutgoingMessage:
-    """A report's file for the office: photos as photos, everything else as a document."""
-    file = FileRef(file_id=file_id)
+def file_message(kind: str, ref: str, caption: str) -> OutgoingMessage:
+    """A stored file for the office: photos as photos, everything else as a document."""
+    file = FileRef.of(ref)
     if kind == "photo":
         return OutgoingMessage(photo=file, caption=caption)
     if kind == "video":

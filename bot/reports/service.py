@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,9 +15,10 @@ from typing import Any
 from bot.chat.ref import ChatRef
 from bot.chat.reply import Reply
 from bot.dialogs.conversation import Finish
-from bot.dialogs.engine import OptionPage
+from bot.dialogs.engine import OptionPage, stored_ref
 from bot.kernel.clock import Clock, format_local
 from bot.kernel.crypto import Cipher
+from bot.kernel.files import FileStore
 from bot.office.review import OfficeDesk
 from bot.reports.receipts import (
     AnonymousKeyer,
@@ -30,7 +32,7 @@ from bot.reports.receipts import (
 from content import Content
 from storage.db import Transaction
 from storage.people import PeopleRepository
-from storage.reports import ReportRepository, ReportRow
+from storage.reports import ReportFile, ReportRepository, ReportRow
 from storage.units import UnitRepository
 
 log = logging.getLogger(__name__)
@@ -62,7 +64,9 @@ class ReportService:
         people: PeopleRepository,
         units: UnitRepository,
         org_name: str,
+        files: FileStore | None = None,
     ) -> None:
+        self.files = files
         self.content = content
         self.texts = content.texts
         self.cipher = cipher
@@ -102,6 +106,14 @@ class ReportService:
         if self.submissions.allowed(key):
             return None
         return max(1, int(self.submissions.retry_after(key).total_seconds() // 60) + 1)
+
+    async def stored_bytes(self, context: Mapping[str, str]) -> int:
+        """Bytes already stored for the report a follow-up adds to (its budget is per report)."""
+        report_id = context.get("report_id", "")
+        if self.files is None or not report_id.isdigit():
+            return 0
+        refs = await self.reports.file_refs(int(report_id))
+        return await self.files.total_size([self.cipher.decrypt(ref) for ref in refs])
 
     # ------------------------------------------------------------------------- submission
 
@@ -158,7 +170,7 @@ class ReportService:
         )
         report = await self.reports.get_in(tx, report_id)
         assert report is not None
-        files = [(a["kind"], a["file_id"]) for a in evidence]
+        files = [(a["kind"], stored_ref(a)) for a in evidence]
         await self.desk.announce(tx, report, body, files)
         key = self.keyer.key(chat.chat_id)
 
@@ -186,6 +198,7 @@ class ReportService:
         anonymous: bool,
         source: str,
         passphrase: tuple[str, str],
+        files: Sequence[tuple[str, str]] = (),
     ) -> FormSubmission | None:
         """A report or tip from a web form (no chat): stored and announced; None if a duplicate.
 
@@ -218,9 +231,11 @@ class ReportService:
             now=now,
             source=source,
         )
+        refs = [ReportFile(kind, self.cipher.encrypt(ref)) for kind, ref in files]
+        await self.reports.add_files(tx, report_id, refs, added_by="sender", now=now)
         report = await self.reports.get_in(tx, report_id)
         assert report is not None
-        await self.desk.announce(tx, report, body, [])
+        await self.desk.announce(tx, report, body, list(files))  # files: (kind, stored id)
         self._recent[fingerprint] = now
         return FormSubmission(report, passphrase_text, None if anonymous else passphrase_hash)
 
@@ -438,5 +453,5 @@ class ReportService:
             )
             note = self.texts.get("office.addition_files", count=len(files), code=report.code)
             await self.desk.tell_office(tx, report.id, note)
-            await self.desk.announce_files(tx, report, [(a["kind"], a["file_id"]) for a in files])
+            await self.desk.announce_files(tx, report, [(a["kind"], stored_ref(a)) for a in files])
         return Finish([Reply(self.texts.get("followup.added"))])

@@ -19,6 +19,7 @@ from handlers.telegram.context import (
     services_of,
     staff_of,
 )
+from handlers.telegram.files import TelegramFiles
 from handlers.telegram.render import fit, keyboard, send
 
 LAST_PROGRESS_KEY = "announcement_progress"
@@ -44,8 +45,19 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def draft(message: Message, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The clerk's reply to the prompt: a text, or a photo with its caption."""
     services = services_of(context)
-    photo = message.photo[-1].file_id if message.photo else None
     text = message.text or message.caption or ""
+    refused = services.announcements.refusal(text, bool(message.photo))
+    if refused is not None:  # before the photo is fetched
+        await send(context, message.chat_id, [refused])
+        return
+    photo = None
+    if message.photo:  # into the bot's store, cleaned, so any channel can send it
+        files = TelegramFiles(context.bot, services.files)
+        stored = await files.take(message.photo[-1].file_id, "photo", images_only=True)
+        if isinstance(stored, str):
+            await send(context, message.chat_id, [Reply(services.content.texts.get(stored))])
+            return
+        photo = stored.id
     reply = await services.announcements.draft(
         staff_of(message.from_user), str(message.chat_id), text, photo
     )

@@ -1,10 +1,10 @@
-"""Telegram updates turned into the engine's channel-neutral Incoming."""
+"""Telegram updates turned into the engine's channel-neutral Incoming (files: still on Telegram)."""
 
 from __future__ import annotations
 
 from telegram import Document, Message, Update, Video
 
-from bot.dialogs.engine import Attachment, Incoming
+from bot.dialogs.engine import Incoming, Upload
 from content.schema import FileKind
 
 
@@ -15,7 +15,7 @@ def from_message(message: Message) -> Incoming:
         largest = message.photo[-1]
         return Incoming(
             kind="attachment",
-            attachment=Attachment(kind="photo", file_id=largest.file_id, size=largest.file_size),
+            upload=Upload(kind="photo", channel_file_id=largest.file_id, size=largest.file_size),
         )
     kinds: tuple[tuple[FileKind, Video | Document | None], ...] = (
         ("video", message.video),
@@ -25,9 +25,9 @@ def from_message(message: Message) -> Incoming:
         if media:
             return Incoming(
                 kind="attachment",
-                attachment=Attachment(
+                upload=Upload(
                     kind=kind,
-                    file_id=media.file_id,
+                    channel_file_id=media.file_id,
                     file_name=media.file_name,
                     mime_type=media.mime_type,
                     size=media.file_size,

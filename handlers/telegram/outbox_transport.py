@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
-from telegram import Bot, InlineKeyboardMarkup, InputFile
+from telegram import Bot, InlineKeyboardMarkup, InputFile, Message
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -21,6 +21,7 @@ from telegram.error import (
 
 from bot.chat.reply import Button
 from bot.kernel.config import Settings
+from bot.kernel.files import DamagedFileError, FileStore
 from bot.kernel.outbox import (
     Blocked,
     FileRef,
@@ -31,10 +32,13 @@ from bot.kernel.outbox import (
     TemporaryFailure,
 )
 from handlers.telegram.aiohttp_request import AiohttpRequest
+from handlers.telegram.files import TelegramFiles
 from handlers.telegram.render import keyboard_of
 
 # A 400 that means the recipient is gone for good, like a 403.
 _GONE = ("chat not found", "user is deactivated", "bot was blocked", "peer_id_invalid")
+# a cached file id Telegram no longer accepts (e.g. after a new bot token): upload again
+_STALE_FILE_ID = ("wrong file identifier", "file reference", "wrong remote file")
 
 
 def make_outbox_bot(settings: Settings, *, connection_pool_size: int = 32) -> Bot:
@@ -62,16 +66,9 @@ def _markup(buttons: list[OutgoingButton]) -> InlineKeyboardMarkup | None:
     return keyboard_of([Button(b.label, b.data, b.row) for b in buttons])
 
 
-FileResolver = Callable[[str], Awaitable[bytes | None]]
-
-
-async def _file(ref: FileRef, resolve: FileResolver | None = None) -> str | InputFile:
+async def _local_file(ref: FileRef) -> str | InputFile:
     if ref.file_id is not None:
-        if resolve is not None:  # a file another channel received (a Zalo photo), by our id
-            content = await resolve(ref.file_id)
-            if content is not None:
-                return InputFile(content, filename=ref.file_name or "tep")
-        return ref.file_id
+        return ref.file_id  # a Telegram file id from before the file store
     path = Path(ref.path or "")
     content = await asyncio.to_thread(path.read_bytes)
     return InputFile(content, filename=ref.file_name or path.name)
@@ -85,11 +82,15 @@ def _seconds(exc: RetryAfter) -> float:
 
 
 class TelegramTransport:
-    """Delivers outbox messages with a plain `telegram.Bot` (see `make_outbox_bot`)."""
+    """Delivers outbox messages with a plain `telegram.Bot` (see `make_outbox_bot`).
 
-    def __init__(self, bot: Bot) -> None:
+    A stored file is uploaded from the store the first time; Telegram's file id for it is
+    cached and used from then on (`handlers/telegram/files.py`).
+    """
+
+    def __init__(self, bot: Bot, store: FileStore | None = None) -> None:
         self.bot = bot
-        self.resolve_file: FileResolver | None = None  # our own file ids (Zalo's media)
+        self.files = TelegramFiles(bot, store) if store is not None else None
 
     async def start(self) -> None:
         await self.bot.initialize()
@@ -115,7 +116,7 @@ class TelegramTransport:
             raise TemporaryFailure(type(exc).__name__) from None
         except TelegramError as exc:
             raise TemporaryFailure(type(exc).__name__) from None
-        except OSError as exc:  # a local file to upload is missing
+        except (OSError, DamagedFileError) as exc:  # a file to upload is missing or damaged
             raise PermanentFailure(type(exc).__name__) from None
 
     async def _call(self, chat_id: str, message: OutgoingMessage) -> str:
@@ -128,14 +129,21 @@ class TelegramTransport:
         )
         file, send_file = next(((f, s) for f, s in senders if f is not None), (None, None))
         if file is not None and send_file is not None:
-            sent = await send_file(
-                chat_id,
-                await _file(file, self.resolve_file),
-                caption=caption,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                disable_notification=message.disable_notification,
-            )
+
+            async def send_with(media: str | InputFile) -> Message:
+                return await send_file(
+                    chat_id,
+                    media,
+                    caption=caption,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                    disable_notification=message.disable_notification,
+                )
+
+            if file.stored_id is not None:
+                sent = await self._send_stored(file.stored_id, send_with)
+            else:
+                sent = await send_with(await _local_file(file))
         else:
             sent = await self.bot.send_message(
                 chat_id,
@@ -145,3 +153,22 @@ class TelegramTransport:
                 disable_notification=message.disable_notification,
             )
         return str(sent.message_id)
+
+    async def _send_stored(
+        self, stored_id: str, send_with: Callable[[str | InputFile], Awaitable[Message]]
+    ) -> Message:
+        """By Telegram's cached id when there is one, else uploaded from the store and cached."""
+        if self.files is None:
+            raise DamagedFileError("no file store to send from")
+        async with self.files.upload_lock(stored_id):
+            cached = await self.files.cached(stored_id)
+            if cached is not None:
+                try:
+                    return await send_with(cached)
+                except BadRequest as exc:
+                    if not any(words in exc.message.lower() for words in _STALE_FILE_ID):
+                        raise
+                    await self.files.forget_cached(stored_id)  # upload it again below
+            sent = await send_with(await self.files.input_file(stored_id))
+            await self.files.remember(stored_id, sent)
+            return sent

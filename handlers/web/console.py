@@ -6,12 +6,14 @@ from __future__ import annotations
 import base64
 import io
 from datetime import datetime, time, timedelta
+from pathlib import PurePath
 from typing import Any
 
 import segno
 from aiohttp import web
 
 from bot.kernel.clock import format_local
+from bot.kernel.files import is_store_id
 from bot.office.review import OFFICE_ACTIONS, ActionResult
 from bot.office.staff import Login, StaffError, StaffSession
 from bot.reports.receipts import normalize_code
@@ -402,9 +404,8 @@ async def _report_values(s: WebState, report_id: int) -> dict[str, Any]:
     files = []
     for file_id, kind, ref, added_by in await s.repo.report_files(report.id):
         plain = services.cipher.decrypt(ref)
-        files.append(
-            {"id": file_id, "kind": kind, "web": plain.startswith("web:"), "added_by": added_by}
-        )
+        viewable = plain.startswith("web:") or is_store_id(plain)  # else a chat's file id only
+        files.append({"id": file_id, "kind": kind, "web": viewable, "added_by": added_by})
     occurred = body.get("occurred_on")
     source, assignee = await s.repo.source_and_assignee(report.id)
     return {
@@ -523,6 +524,34 @@ async def act_reply(request: web.Request) -> web.Response:
     return await _after(request, result, report_id)
 
 
+INLINE_IMAGES = {"image/jpeg", "image/png", "image/webp", "image/gif"}  # re-encoded by the store
+
+
+async def _stored_file(request: web.Request, stored_id: str) -> web.StreamResponse:
+    """A file of the bot's store (sent on a chat channel), decrypted chunk by chunk."""
+    files = state(request).services.files
+    info = await files.info(stored_id)
+    if info is None:
+        raise web.HTTPNotFound()
+    mime = info.mime_type or "application/octet-stream"
+    inline = mime in INLINE_IMAGES
+    extension = "".join(c for c in PurePath(info.file_name or "").suffix if c.isalnum() or c == ".")
+    name = f"tep-{stored_id[:8]}{extension[:8]}"  # the sender's own file name stays out of headers
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": mime if inline else "application/octet-stream",
+            "Content-Disposition": f'{"inline" if inline else "attachment"}; filename="{name}"',
+            "Cache-Control": "private, no-store",
+            "Content-Length": str(info.size),
+        }
+    )
+    await response.prepare(request)
+    async for piece in files.chunks(stored_id):
+        await response.write(piece)
+    await response.write_eof()
+    return response
+
+
 async def report_file(request: web.Request) -> web.StreamResponse:
     """A file of a report: web images from our store; a chat's files only by their channel."""
     s = state(request)
@@ -532,6 +561,8 @@ async def report_file(request: web.Request) -> web.StreamResponse:
     if ref is None:
         raise web.HTTPNotFound()
     plain = services.cipher.decrypt(ref)
+    if is_store_id(plain):
+        return await _stored_file(request, plain)
     if not plain.startswith("web:"):
         raise web.HTTPNotFound(text=services.content.texts.raw("web.console.chat_file"))
     blob = await s.repo.blob(int(plain.removeprefix("web:")))

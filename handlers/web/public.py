@@ -7,7 +7,6 @@ agent, referrer) is stored or logged: limits key in-memory counters by an HMAC o
 from __future__ import annotations
 
 import asyncio
-import base64
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -17,6 +16,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from bot.kernel.clock import format_local
+from bot.kernel.files import StoredFile
 from bot.kernel.media_privacy import CleanFile, Refused, strip_metadata
 from bot.reports.receipts import normalize_code, verify_passphrase
 from bot.reports.service import LOOKUP_WINDOW
@@ -146,15 +146,25 @@ async def _submit(request: web.Request, *, anonymous: bool) -> web.Response:
     answers = await _answers(s, form.values, anonymous)
     services = s.services
     passphrase = await services.reports.form_passphrase()
-    async with services.db.transaction() as tx:
-        submitted = await services.reports.submit_form(
-            tx, answers, anonymous=anonymous, source="web", passphrase=passphrase
-        )
-        if submitted is not None:
-            report = submitted.report
-            await _store_images(s, tx, report.id, form.images)
-            if submitted.named_passphrase_hash:
+    stored = await _store_images(s, form.images)  # into the file store, before the transaction
+    try:
+        async with services.db.transaction() as tx:
+            submitted = await services.reports.submit_form(
+                tx,
+                answers,
+                anonymous=anonymous,
+                source="web",
+                passphrase=passphrase,
+                files=[("photo", image.id) for image in stored],
+            )
+            if submitted is not None and submitted.named_passphrase_hash:
+                report = submitted.report
                 await s.repo.set_passphrase(tx, report.id, submitted.named_passphrase_hash)
+    except BaseException:
+        await _discard(s, stored)
+        raise
+    if submitted is None:
+        await _discard(s, stored)
     assert token is not None
     s.tokens.spend(token)
     if submitted is None:
@@ -268,22 +278,25 @@ async def _answers(s: WebState, values: dict[str, str], anonymous: bool) -> dict
     return answers
 
 
-async def _store_images(s: WebState, tx: Any, report_id: int, images: list[CleanFile]) -> None:
-    cipher = s.services.cipher
-    now = s.services.clock.now()
-    refs = []
+async def _store_images(s: WebState, images: list[CleanFile]) -> list[StoredFile]:
+    """The cleaned images, encrypted into the bot's file store (refs: in the caller's tx)."""
+    stored: list[StoredFile] = []
     for image in images:
-        blob_id = await s.repo.add_blob(
-            tx,
-            report_id,
-            mime_type=image.mime_type,
-            file_name=image.file_name,
-            size=len(image.data),
-            data=cipher.encrypt(base64.b64encode(image.data).decode("ascii")),
-            now=now,
+        result = await s.services.files.put(
+            image.data, kind="photo", file_name=image.file_name, mime_type=image.mime_type
         )
-        refs.append(ReportFile("photo", cipher.encrypt(f"web:{blob_id}")))
-    await s.services.reports.reports.add_files(tx, report_id, refs, added_by="sender", now=now)
+        if not isinstance(result, StoredFile):  # the form's own limits are lower than the store's
+            await _discard(s, stored)
+            raise web.HTTPRequestEntityTooLarge(
+                max_size=s.services.files.max_file_bytes, actual_size=len(image.data)
+            )
+        stored.append(result)
+    return stored
+
+
+async def _discard(s: WebState, stored: list[StoredFile]) -> None:
+    for image in stored:
+        await s.services.files.delete(image.id)
 
 
 # ------------------------------------------------------------------------------ look-up
@@ -384,6 +397,19 @@ async def lookup_addition(request: web.Request) -> web.Response:
     if form.errors or (not info and not form.images):
         errors = form.errors or [t("web.lookup.nothing")]
         return await _report_status(request, report, notice=" ".join(errors))
+    stored = await _store_images(s, form.images)
+    try:
+        await _add(s, report, info, stored)
+    except BaseException:
+        await _discard(s, stored)
+        raise
+    services.desk.notify()
+    return await _report_status(request, report, notice=t("web.lookup.added"))
+
+
+async def _add(s: WebState, report: ReportRow, info: str, stored: list[StoredFile]) -> None:
+    """What a sender adds by /tracuu: a text, images (already in the store), told to the office."""
+    services = s.services
     now = services.clock.now()
     async with services.db.transaction() as tx:
         if info:
@@ -397,11 +423,14 @@ async def lookup_addition(request: web.Request) -> web.Response:
             )
             note = services.content.texts.get("office.addition", code=report.code, text=info)
             await services.desk.tell_office(tx, report.id, note)
-        if form.images:
-            await _store_images(s, tx, report.id, form.images)
+        if stored:
+            refs = [ReportFile("photo", services.cipher.encrypt(image.id)) for image in stored]
+            await services.reports.reports.add_files(
+                tx, report.id, refs, added_by="sender", now=now
+            )
             note = services.content.texts.get(
-                "office.addition_files", count=len(form.images), code=report.code
+                "office.addition_files", count=len(stored), code=report.code
             )
             await services.desk.tell_office(tx, report.id, note)
-    services.desk.notify()
-    return await _report_status(request, report, notice=t("web.lookup.added"))
+            files = [("photo", image.id) for image in stored]
+            await services.desk.announce_files(tx, report, files)

@@ -25,11 +25,11 @@ from aiohttp import web
 from bot.chat.ref import ChatRef
 from bot.chat.reply import Reply
 from bot.dialogs.conversation import Answer
-from bot.dialogs.engine import Attachment, Incoming
+from bot.dialogs.engine import Incoming, Upload
 from bot.kernel.outbox import PRIORITY_INTERACTIVE, DeliveryError, OutgoingMessage
 from bot.kernel.services import Services
 from handlers.zalo.client import ZaloClient
-from handlers.zalo.media import MediaRefused, ZaloMediaStore, download
+from handlers.zalo.media import ZaloFetcher
 from handlers.zalo.render import ZaloButton, ZaloMessage, layout
 from handlers.zalo.settings import ZaloSettings
 from handlers.zalo.tokens import OAuthClient, TokenKeeper
@@ -69,7 +69,6 @@ class ZaloChannel:
         services: Services,
         settings: ZaloSettings,
         *,
-        media_folder: Path | None = None,
         concurrency: int = 16,
     ) -> None:
         self.services = services
@@ -79,8 +78,6 @@ class ZaloChannel:
         self.clock = services.clock
         self.interactions = InteractionRepository(services.db)
         self.events = ZaloEventRepository(services.db)
-        folder = media_folder or services.settings.database_path.parent / "zalo_media"
-        self.media = ZaloMediaStore(folder, services.cipher)
         self.router = services.router
         self.answerer: Answerer = self.router.handle
         self.inbox = EventInbox(
@@ -114,7 +111,7 @@ class ZaloChannel:
         self.client = ZaloClient(self.settings, self.keeper, self.session, self.clock)
         policy = WindowPolicy(self.settings, self.interactions, self.clock)
         self.transport = ZaloTransport(
-            self.client, policy, self.router.seal, self.media, self.texts, self.clock
+            self.client, policy, self.router.seal, self.services.files, self.texts, self.clock
         )
         self.sender = ZaloOutboxSender(
             self.services.db,
@@ -129,7 +126,9 @@ class ZaloChannel:
             channel=CHANNEL,
         )
         self.services.senders[CHANNEL] = self.sender
-        self._install_sanitizer()
+        limit = min(self.settings.media_max_bytes, self.services.files.max_file_bytes)
+        fetcher = ZaloFetcher(self.session, limit, self.settings.media_timeout_seconds)
+        self.services.conversations.fetchers[CHANNEL] = fetcher.fetch
         self.sender.start()
         recovered = await self.inbox.recover()
         if recovered:
@@ -183,20 +182,6 @@ class ZaloChannel:
     async def _purge_events(self) -> None:
         await self.events.purge_processed(self.clock.now() - EVENTS_KEPT)
 
-    def _install_sanitizer(self) -> None:
-        """Zalo files are cleaned when they arrive; other channels keep their own sanitizer."""
-        conversations = self.services.conversations
-        other = conversations.sanitizer
-
-        async def sanitize(chat: ChatRef, attachment: Attachment) -> Attachment | str:
-            if chat.channel == CHANNEL:
-                return attachment
-            if other is None:
-                return "dialog.error.file_kind"
-            return await other(chat, attachment)
-
-        conversations.sanitizer = sanitize
-
     # ------------------------------------------------------------------- outcomes
 
     async def _person_blocked(self, channel: str, chat_id: str) -> None:
@@ -248,72 +233,47 @@ class ZaloChannel:
     async def _handle(self, chat: ChatRef, event: ZaloEvent, event_id: int) -> None:
         conversations = self.services.conversations
         before = await conversations.current(chat)
-        answer: Answer
-        try:
-            incoming = await self._incoming(event)
-        except MediaRefused as exc:
-            incoming = None
-            again = await conversations.prompt_again(chat, exc.text_key)
-            answer = again or Answer([Reply(self.texts.get(exc.text_key))])
-        if isinstance(event, ZaloFollow):  # greeted, and onboarding offered to someone new
-            answer = await self.answerer(chat, Incoming(kind="text", text="/start"))
-            if before is not None:
-                answer = Answer([])  # a dialog is open: it goes on where it was
-        elif incoming is not None:
+        inputs = self._incoming(event)
+        if isinstance(event, ZaloFollow) and before is None:  # greeted, onboarding offered
+            inputs = [Incoming(kind="text", text="/start")]
+        replies: list[Reply] = []
+        for incoming in inputs:
             answer = await self.answerer(chat, incoming)
+            notice = answer.notice  # no toasts on Zalo: a notice is a message of its own
+            if notice and not any(notice in reply.text for reply in answer.replies):
+                replies.append(Reply(notice))
+            replies += answer.replies
         after = await conversations.current(chat)
         anonymous = _anonymous(before) or _anonymous(after)
         assert self.transport is not None
         messages: list[ZaloMessage] = []
         if after is not None and _anonymous(after) and not _anonymous(before):
             messages += self._tip_notice()
-        messages += self.transport.render(chat.chat_id, list(answer.replies), answer.notice)
+        messages += self.transport.render(chat.chat_id, replies)
         await self._send(chat, messages, keep=not anonymous)
         await self._done(chat, event, event_id, record=not anonymous)
 
-    async def _incoming(self, event: ZaloEvent) -> Incoming | None:
-        """The core's Incoming; a typed-back button payload stays text (the router opens its
-        seal and refuses a forged one or another person's like a stale button)."""
+    def _incoming(self, event: ZaloEvent) -> list[Incoming]:
+        """The core's Incoming. A typed-back button payload stays text (the router opens its
+        seal and refuses a forged one or another person's like a stale button); an image or a
+        file is announced as an Upload the core fetches only where a step accepts it."""
         if isinstance(event, ZaloText):
-            return Incoming(kind="text", text=event.text)
+            return [Incoming(kind="text", text=event.text)]
         if isinstance(event, ZaloLocation):
-            return Incoming(kind="location", latitude=event.latitude, longitude=event.longitude)
-        if isinstance(event, ZaloImage) and event.urls:
-            data = await self._download(event.urls[0])
-            stored = await self.media.take_image(data)
-            attachment = Attachment(
-                kind="photo",
-                file_id=stored.file_id,
-                file_name=stored.file_name,
-                mime_type=stored.mime_type,
-                size=stored.size,
-            )
-            return Incoming(kind="attachment", attachment=attachment)
+            return [Incoming(kind="location", latitude=event.latitude, longitude=event.longitude)]
+        if isinstance(event, ZaloImage) and event.urls:  # several photos: one after the other
+            return [
+                Incoming(kind="attachment", upload=Upload(kind="photo", channel_file_id=url))
+                for url in event.urls
+            ]
         if isinstance(event, ZaloFile):
-            if event.size is not None and event.size > self.settings.media_max_bytes:
-                raise MediaRefused("security.media.too_large")
-            data = await self._download(event.url)
-            stored = await self.media.take_file(data, event.name)
-            attachment = Attachment(
-                kind="photo",
-                file_id=stored.file_id,
-                file_name=stored.file_name,
-                mime_type=stored.mime_type,
-                size=stored.size,
+            upload = Upload(
+                kind="document", channel_file_id=event.url, file_name=event.name, size=event.size
             )
-            return Incoming(kind="attachment", attachment=attachment)
-        if isinstance(event, ZaloSticker | ZaloIgnored):
-            return Incoming(kind="unsupported")
-        return None
-
-    async def _download(self, url: str) -> bytes:
-        assert self.session is not None
-        return await download(
-            self.session,
-            url,
-            self.settings.media_max_bytes,
-            self.settings.media_timeout_seconds,
-        )
+            return [Incoming(kind="attachment", upload=upload)]
+        if isinstance(event, ZaloSticker | ZaloImage | ZaloIgnored):
+            return [Incoming(kind="unsupported")]
+        return []
 
     async def _done(self, chat: ChatRef, event: ZaloEvent, event_id: int, *, record: bool) -> None:
         """One transaction after the answer: the event is processed and, unless a tip is open,

@@ -12,7 +12,6 @@ Zalo's own refusals (-230, -213, -211, -218, -32, -234, ...) map to outcomes in 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import math
 from contextvars import ContextVar
@@ -25,6 +24,7 @@ from bot.chat.channel import Capabilities, shaped
 from bot.chat.ref import ChatRef
 from bot.chat.reply import Button, Reply
 from bot.kernel.clock import Clock
+from bot.kernel.files import FileStore, is_store_id
 from bot.kernel.outbox import (
     FileRef,
     OutboxSender,
@@ -35,7 +35,6 @@ from bot.kernel.outbox import (
 )
 from content.texts import Texts
 from handlers.zalo.client import ZaloClient
-from handlers.zalo.media import ZaloMediaStore
 from handlers.zalo.outcomes import LOCAL, seconds_until_morning
 from handlers.zalo.render import MAX_BUTTONS, MAX_UNITS, MORE_KEY, ZaloButton, ZaloMessage, to_plain
 from handlers.zalo.settings import ZaloSettings
@@ -112,17 +111,16 @@ class ZaloTransport:
         client: ZaloClient,
         policy: WindowPolicy,
         seal: ButtonSeal,
-        media: ZaloMediaStore,
+        files: FileStore,
         texts: Texts,
         clock: Clock,
     ) -> None:
         self.client = client
         self.policy = policy
         self.seal = seal
-        self.media = media
+        self.files = files
         self.texts = texts
         self.clock = clock
-        self._uploads: dict[str, tuple[str, datetime]] = {}  # sha256 -> (attachment id, when)
         self.stats = {"cs": 0, "billed": 0, "template": 0}
 
     async def deliver(self, chat_id: str, message: OutgoingMessage) -> str:
@@ -188,37 +186,39 @@ class ZaloTransport:
         return message_id
 
     async def _bytes(self, ref: FileRef) -> tuple[bytes, str] | None:
+        if ref.stored_id is not None and is_store_id(ref.stored_id):
+            info = await self.files.info(ref.stored_id)
+            name = ref.file_name or (info.file_name if info else None) or "tep"
+            return await self.files.read(ref.stored_id), name
         if ref.path is not None:
             path = Path(ref.path)
             return await asyncio.to_thread(path.read_bytes), ref.file_name or path.name
-        if ref.file_id is not None:
-            data = await self.media.get(ref.file_id)
-            if data is not None:
-                return data, ref.file_name or "tep"
-        return None  # another channel's file id: it means nothing on Zalo
+        return None  # a Telegram file id from before the file store: it means nothing on Zalo
 
     async def _send_file(self, chat_id: str, ref: FileRef, *, is_image: bool) -> str:
+        """Upload from the store (Zalo's attachment id or file token cached in the store for
+        less than its 7-day life), then send it."""
         found = await self._bytes(ref)
         if found is None:
             log.warning("Zalo: a file of another channel cannot be sent; its text goes alone")
             return ""
         data, name = found
-        digest = hashlib.sha256(data).hexdigest()
-        cached = self._uploads.get(digest)
-        now = self.clock.now()
-        upload_id = None
-        if cached is not None and now - cached[1] < timedelta(seconds=UPLOAD_CACHE_SECONDS):
-            upload_id = cached[0]
+        cached = None
+        if ref.stored_id is not None:
+            cached = await self.files.channel_id(
+                ref.stored_id, CHANNEL, timedelta(seconds=UPLOAD_CACHE_SECONDS)
+            )
         if is_image:
+            filename = name if "." in name else f"{name}.jpg"
             message_id, upload_id = await self.client.send_image_bytes(
-                chat_id, data, name if "." in name else f"{name}.jpg", attachment_id=upload_id
+                chat_id, data, filename, attachment_id=cached
             )
         else:
             message_id, upload_id = await self.client.send_file_bytes(
-                chat_id, data, name, token=upload_id
+                chat_id, data, name, token=cached
             )
-        if cached is None or cached[0] != upload_id:
-            self._uploads[digest] = (upload_id, now)
+        if ref.stored_id is not None and upload_id != cached:
+            await self.files.remember_channel_id(ref.stored_id, CHANNEL, upload_id)
         return message_id
 
 
