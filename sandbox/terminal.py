@@ -20,6 +20,7 @@ from content import CONTENT_DIR, Content
 from sandbox.telegram.client import BotMessage, NoReplyError, SandboxClient, SimUser
 from sandbox.telegram.limits import LimitsConfig
 from sandbox.telegram.server import SandboxServer
+from sandbox.zalo_chat import ZaloSide
 from storage.units import UnitRepository
 
 SANDBOX_TOKEN = "123456:SANDBOX-local-only"
@@ -59,9 +60,11 @@ PERSONAS = [
 class TerminalChat:
     """Reads lines from the terminal, acts as the current persona, prints what the bot answers."""
 
-    def __init__(self, bundle: Content, users: list[SimUser]) -> None:
+    def __init__(self, bundle: Content, users: list[SimUser], zalo: ZaloSide | None = None) -> None:
         self.texts = bundle.texts
         self.users = users
+        self.zalo = zalo  # `:kenh zalo`: chat as a Zalo person through the fake Zalo OA
+        self.on_zalo = False
         self.current = 0
         self.last_buttons: dict[int, BotMessage] = {}
         self.last_message: dict[int, int] = {}  # persona -> id of the bot's latest message
@@ -146,6 +149,18 @@ class TerminalChat:
         }
         if word in (":thoat", ":q"):
             return False
+        if word == ":kenh":
+            self.on_zalo = argument.strip().lower() == "zalo" and self.zalo is not None
+            if self.on_zalo and self.zalo is not None:
+                self.say("terminal.zalo_now", name=self.zalo.name)
+            else:
+                self.say(
+                    "terminal.now", role=self.texts.raw(self.persona.key), name=self.persona.name
+                )
+            return True
+        if self.on_zalo and self.zalo is not None and word != ":giup":
+            await self.zalo.handle(line)
+            return True
         if word == ":giup":
             self.say("terminal.help")
         elif word == ":vai":
@@ -168,7 +183,8 @@ class TerminalChat:
         self.say("terminal.intro")
         self.say("terminal.now", role=self.texts.raw(self.persona.key), name=self.persona.name)
         while True:
-            print(f"\n{self.persona.name}> ", end="", flush=True)
+            name = self.zalo.name if self.on_zalo and self.zalo else self.persona.name
+            print(f"\n{name}> ", end="", flush=True)
             line = await asyncio.to_thread(sys.stdin.readline)
             if not line:
                 print(flush=True)
@@ -221,7 +237,12 @@ async def run_terminal(bundle: Content, database: Path) -> int:
                     bundle.texts.raw("terminal.office_group"), office, chat_id=OFFICE_CHAT_ID
                 )
                 await start_bot(app, services)
-                await TerminalChat(bundle, users).run()
+                zalo = ZaloSide(services)
+                await zalo.start()
+                try:
+                    await TerminalChat(bundle, users, zalo).run()
+                finally:
+                    await zalo.stop()
         finally:
             await stop_bot(app)
             await services.close()

@@ -87,3 +87,29 @@ def test_a_report_goes_to_the_clerk_and_the_answer_comes_back(tmp_path):
     assert f"Tin báo {code} của bạn: Đã tiếp nhận" in out
     assert "Văn phòng đã báo Công an phường." in out.split("Bạn đang là: Giáo viên")[-1]
     assert "INFO" not in result.stderr and "Traceback" not in result.stderr
+
+
+ZALO_SCRIPT = "\n".join(
+    [
+        ":kenh zalo",
+        "xin chào",  # the first thing: follow the OA, then the text
+        "1",  # Tôi đồng ý
+        "2",  # Phụ huynh học sinh
+        ":nhan",
+        ":kenh telegram",
+        ":thoat",
+    ]
+)
+
+
+def test_the_newcomer_chats_as_a_zalo_person_too(tmp_path):
+    result = play(ZALO_SCRIPT, tmp_path)
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "Bạn đang nhắn trên Zalo" in out
+    assert "💬" in out and "Thông báo về dữ liệu cá nhân" in out
+    assert "[1] Tôi đồng ý" in out
+    assert "Zalo" in out.split("Thông báo về dữ liệu cá nhân", 1)[1][:400]  # Zalo's own notice
+    assert "Trang sau »" in out  # the list of units, in pages of at most 5 buttons
+    assert "Bạn đang là:" in out  # back on Telegram
+    assert "Traceback" not in result.stderr
