@@ -571,6 +571,7 @@ async def test_a_status_update_outside_the_window_waits_for_the_next_message(
     billed = await lan.expect("đang xác minh")
     assert billed.billed
     await world.advance(8 * 86400)  # past 7 days: it waits for the person
+    await world.services.desk.reply(code, Staff("staff:hoa"), "Công an phường đã xác minh.")
     await world.services.desk.reply(code, Staff("staff:hoa"), "Vụ việc đã được xử lý xong.")
 
     async def waiting() -> bool:
@@ -583,7 +584,9 @@ async def test_a_status_update_outside_the_window_waits_for_the_next_message(
     assert await lan.drain(0.3) == []
     await lan.say("xin chào")
     messages = await lan.drain(1.0)
-    assert any("xử lý xong" in m.text for m in messages)
+    [digest] = [m for m in messages if "xử lý xong" in m.text]  # both, in one message
+    assert "có 2 tin nhắn gửi bạn" in digest.text
+    assert digest.text.index("đã xác minh") < digest.text.index("xử lý xong")  # oldest first
 
 
 async def test_every_message_the_fake_received_fits_zalo(world: ZaloWorld) -> None:

@@ -49,6 +49,7 @@ from handlers.zalo.webhook import (
     make_verifier_route,
     make_webhook_route,
 )
+from storage.db import Transaction
 from storage.zalo import InteractionRepository, ZaloEventRepository, ZaloTokenRepository
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ TOKEN_CHECK_EVERY = 3600.0
 EVENT_PURGE_EVERY = 86400.0
 EVENTS_KEPT = timedelta(days=2)  # past Zalo's last redelivery (about 2 h): dedupe keys may go
 ALERT_EVERY = timedelta(hours=6)
+DIGEST_KIND = "zalo_digest"
 
 Answerer = Callable[[ChatRef, Incoming], Awaitable[Answer]]
 
@@ -284,10 +286,39 @@ class ZaloChannel:
         async with self.services.db.transaction() as tx:
             if record:
                 await self.interactions.record(tx, CHANNEL, chat.chat_id, at)
-                woken = await self.services.outbox.repo.wake_chat(tx, CHANNEL, chat.chat_id)
+                woken = await self._wake(tx, chat)
             await self.events.mark_processed_in(tx, event_id, now)
         if woken and self.sender is not None:
             self.sender.notify()
+
+    async def _wake(self, tx: Transaction, chat: ChatRef) -> int:
+        """What waited for the person is due now, oldest first; plain texts (status updates,
+        replies) become one digest message, so a returning person is not flooded."""
+        repo = self.services.outbox.repo
+        plain: list[tuple[int, str]] = []
+        for row in await repo.waiting_rows(tx, CHANNEL, chat.chat_id):
+            try:
+                message = self.services.decode_outgoing(row.payload)
+            except Exception:  # left to the sender, which records why it cannot send it
+                continue
+            if not (message.buttons or message.photo or message.document or message.video):
+                plain.append((row.id, message.text))
+        digest = None
+        if len(plain) >= 2:
+            header = self.texts.get("zalo.digest", count=len(plain))
+            text = "\n\n".join([header, *(text for _, text in plain)])
+            digest = await self.services.outbox.enqueue(
+                tx,
+                channel=CHANNEL,
+                chat_id=chat.chat_id,
+                kind=DIGEST_KIND,
+                message=OutgoingMessage(text=text),
+                priority=PRIORITY_INTERACTIVE,
+            )
+            # recorded as delivered within the digest (its row id), so they are not sent twice
+            merged = [(row_id, f"digest:{digest}") for row_id, _ in plain]
+            await repo.mark_sent_many(tx, merged, self.clock.now())
+        return await repo.wake_chat(tx, CHANNEL, chat.chat_id) + (1 if digest else 0)
 
     # --------------------------------------------------------------------- answers out
 
