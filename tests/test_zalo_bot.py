@@ -36,7 +36,7 @@ from handlers.web import WebServer, build_web_app
 from handlers.zalo.channel import ZaloChannel
 from handlers.zalo.render import utf16_len
 from handlers.zalo.settings import ZaloSettings
-from handlers.zalo.transport import CURRENT_KIND
+from handlers.zalo.transport import CURRENT_KIND, CURRENT_PAYLOAD
 from sandbox.telegram.client import BotMessage
 from sandbox.zalo import ZaloSandboxClient, ZaloSandboxServer, sign
 from sandbox.zalo.client import OaMessage
@@ -763,3 +763,34 @@ async def test_a_stored_photo_goes_out_as_an_upload_cached_for_six_days(world: Z
     assert (await world.control.stats())["uploads"] == 2
     images = [m for m in await lan.user.messages() if m.kind == "image"]
     assert len(images) == 3
+
+
+async def test_weekly_item_outside_the_window_goes_as_the_weeks_article_broadcast_once(
+    tmp_path: Path, bundle: Content
+) -> None:
+    async for world in open_zalo_world(tmp_path, bundle):
+        article = await world.control.add_article("Tuần 1: An toàn giao thông")
+        assert world.channel is not None and world.channel.transport is not None
+        transport = world.channel.transport
+        transport.policy.settings.articles["2026-09-07"] = article
+        lan, hung = await world.person(), await world.person("Trần Văn Hùng")
+        await world.advance(3 * 86400)  # both past the free 48 h; outreach may not be billed
+        item = OutgoingMessage(text="Tuần này: an toàn giao thông")
+        kind = CURRENT_KIND.set("outreach")
+        try:
+            for person, version in ((lan, "staff"), (hung, "parent")):
+                payload = CURRENT_PAYLOAD.set(f"ref:outreach:2026-09-07:{version}")
+                try:
+                    sent = await transport.deliver(person.user_id, item)
+                finally:
+                    CURRENT_PAYLOAD.reset(payload)
+                assert sent.startswith("broadcast:")
+            payload = CURRENT_PAYLOAD.set("ref:outreach:2026-09-14:staff")  # no article: waits
+            try:
+                with pytest.raises(OutsideWindow):
+                    await transport.deliver(lan.user_id, item)
+            finally:
+                CURRENT_PAYLOAD.reset(payload)
+        finally:
+            CURRENT_KIND.reset(kind)
+        assert (await world.control.stats())["broadcasts"] == 1

@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     )
     # Approved ZBS template per kind, for people past the 7-day window: kind=template_id,...
     zalo_templates: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    # OA Article per outreach week, broadcast to followers outside their free window:
+    # 2026-09-07=article_id,... (the Monday of the flag-raising session)
+    zalo_articles: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
 
     @field_validator("bot_token")
     @classmethod
@@ -116,6 +119,19 @@ class Settings(BaseSettings):
                 if not sep or not re.fullmatch(r"[a-z][a-z0-9_]*", kind) or not template.isalnum():
                     raise PydanticCustomError("template_map", "not kind=template_id pairs")
                 found[kind] = template
+            return found
+        return value
+
+    @field_validator("zalo_articles", mode="before")
+    @classmethod
+    def _article_map(cls, value: object) -> object:
+        if isinstance(value, str):
+            found: dict[str, str] = {}
+            for part in (p.strip() for p in value.split(",") if p.strip()):
+                week, sep, article = (x.strip() for x in part.partition("="))
+                if not sep or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", week) or not article:
+                    raise PydanticCustomError("article_map", "not week=article_id pairs")
+                found[week] = article
             return found
         return value
 

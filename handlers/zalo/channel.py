@@ -50,6 +50,7 @@ from handlers.zalo.webhook import (
     make_webhook_route,
 )
 from storage.db import Transaction
+from storage.meta import MetaRepository
 from storage.zalo import InteractionRepository, ZaloEventRepository, ZaloTokenRepository
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,8 @@ class ZaloChannel:
         self._jobs: list[asyncio.Task[None]] = []
         self._last_alert: datetime | None = None
         self.answered = 0
+        self.meta = MetaRepository(services.db)
+        self._broadcast_lock = asyncio.Lock()
         self.stop_grace = 5.0  # seconds the queued events get to finish at a stop
 
     # ---------------------------------------------------------------- start and stop
@@ -115,6 +118,7 @@ class ZaloChannel:
         self.transport = ZaloTransport(
             self.client, policy, self.router.seal, self.services.files, self.texts, self.clock
         )
+        self.transport.broadcasts = self._broadcast
         self.sender = ZaloOutboxSender(
             self.services.db,
             self.services.outbox.repo,
@@ -183,6 +187,19 @@ class ZaloChannel:
 
     async def _purge_events(self) -> None:
         await self.events.purge_processed(self.clock.now() - EVENTS_KEPT)
+
+    async def _broadcast(self, week: str, article_id: str) -> str:
+        """The week's Article to every follower, once (remembered in the database)."""
+        assert self.client is not None
+        key = f"zalo_broadcast:{week}"
+        async with self._broadcast_lock:
+            done = await self.meta.get(key)
+            if done is not None:
+                return done
+            message_id = await self.client.broadcast_article(article_id)
+            await self.meta.set(key, f"broadcast:{message_id}")
+            log.info("Zalo: the Article of the week %s broadcast to the OA's followers", week)
+            return f"broadcast:{message_id}"
 
     # ------------------------------------------------------------------- outcomes
 

@@ -39,6 +39,7 @@ class ZaloSettings(BaseModel):
         {"reporter_update", "deadline_answer", "deadline_digest", "deadline_changed"}
     )
     templates: dict[str, str] = Field(default_factory=dict)
+    articles: dict[str, str] = Field(default_factory=dict)  # outreach week -> OA article id
     promotion_kinds: frozenset[str] = frozenset({"outreach", "announcement"})
     free_window_seconds: float = 48 * 3600.0
     paid_window_seconds: float = 7 * 86400.0
@@ -65,6 +66,7 @@ class ZaloSettings(BaseModel):
             buttons_template_type=settings.zalo_buttons_template_type,
             paid_kinds=settings.zalo_paid_kinds,
             templates=dict(settings.zalo_templates),
+            articles=dict(settings.zalo_articles),
             public_url=settings.public_url,
             verifier_file=str(settings.zalo_verifier_file) if settings.zalo_verifier_file else None,
         )

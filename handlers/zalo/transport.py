@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import re
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -56,6 +58,9 @@ CAPABILITIES = Capabilities(
     file_kinds=frozenset({"photo", "document"}),
 )
 CURRENT_KIND: ContextVar[str | None] = ContextVar("zalo_outbox_kind", default=None)
+CURRENT_PAYLOAD: ContextVar[str | None] = ContextVar("zalo_outbox_payload", default=None)
+OUTREACH_REF = re.compile(r"^ref:outreach:(\d{4}-\d{2}-\d{2}):")
+Broadcasts = Callable[[str, str], Awaitable[str]]  # (week, article id) -> message id, once a week
 NIGHT_START = time(22, 0)
 NIGHT_END = time(6, 0)
 UPLOAD_CACHE_SECONDS = 6 * 86400.0  # Zalo keeps an upload 7 days; we trust it for 6
@@ -121,11 +126,17 @@ class ZaloTransport:
         self.files = files
         self.texts = texts
         self.clock = clock
-        self.stats = {"cs": 0, "billed": 0, "template": 0}
+        self.stats = {"cs": 0, "billed": 0, "template": 0, "broadcast": 0}
+        self.broadcasts: Broadcasts | None = None  # set by the channel (kept in the database)
 
     async def deliver(self, chat_id: str, message: OutgoingMessage) -> str:
         kind = CURRENT_KIND.get()
-        route = await self.policy.route(chat_id, kind)
+        try:
+            route = await self.policy.route(chat_id, kind)
+        except OutsideWindow as exc:
+            if exc.seconds is not None:
+                raise  # the night: a broadcast would be refused as well
+            return await self._article_instead(exc)
         if route.via == "template":
             assert route.template_id is not None
             return await self._template(chat_id, route.template_id, message)
@@ -138,6 +149,16 @@ class ZaloTransport:
             raise
         self.stats["billed" if route.billed else "cs"] += 1
         return message_id
+
+    async def _article_instead(self, waiting: OutsideWindow) -> str:
+        """A weekly item for someone outside the free window: the week's OA Article broadcast
+        to every follower (once a week), when the Department configured one; else it waits."""
+        found = OUTREACH_REF.match(CURRENT_PAYLOAD.get() or "")
+        article = self.policy.settings.articles.get(found.group(1)) if found else None
+        if found is None or article is None or self.broadcasts is None:
+            raise waiting
+        self.stats["broadcast"] += 1
+        return await self.broadcasts(found.group(1), article)
 
     async def _template(self, chat_id: str, template_id: str, message: OutgoingMessage) -> str:
         text = to_plain(message.caption or message.text)[:TEMPLATE_TEXT_LIMIT]
@@ -227,7 +248,9 @@ class ZaloOutboxSender(OutboxSender):
 
     async def _attempt(self, row: OutboxRow) -> Outcome:
         token = CURRENT_KIND.set(row.kind)
+        payload = CURRENT_PAYLOAD.set(row.payload)
         try:
             return await super()._attempt(row)
         finally:
+            CURRENT_PAYLOAD.reset(payload)
             CURRENT_KIND.reset(token)
