@@ -98,12 +98,13 @@ def test_zalo_values_are_checked_one_line_each(bundle, monkeypatch):
         "ANTQ_HTTP_LISTEN": "8080",
         "ANTQ_PUBLIC_URL": "example.org",
         "ANTQ_ZALO_API_BASE_URL": "openapi.zalo.me",
+        "ANTQ_ZALO_ARTICLES": "tuan1=abc",
     }.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError) as caught:
         Settings(_env_file=None)
     lines = describe_errors(caught.value, bundle.texts)
-    assert len(lines) == 7
+    assert len(lines) == 8
     assert all("giá trị không hợp lệ" not in line for line in lines)
 
 
