@@ -131,6 +131,8 @@ class ZaloTransport:
 
     async def deliver(self, chat_id: str, message: OutgoingMessage) -> str:
         kind = CURRENT_KIND.get()
+        if chat_id == self.policy.settings.oa_id:
+            raise PermanentFailure("zalo_own_oa")  # nothing is ever sent to the OA itself
         try:
             route = await self.policy.route(chat_id, kind)
         except OutsideWindow as exc:
