@@ -308,6 +308,9 @@ class EventInbox:
                 for (*_, future), event_id in zip(batch, ids, strict=True):
                     if not future.done():
                         future.set_result(event_id)
+                self._stored.set()  # the waiting workers get their turn between batches
+                if self._to_store:
+                    self._stored.clear()
         finally:
             self._storing = False
             self._stored.set()
