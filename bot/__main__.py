@@ -375,7 +375,10 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     configure_logging("WARNING")
     if args.reset:
         remove_database(Path(args.database))
-    return asyncio.run(run_terminal(bundle, database=Path(args.database)))
+    try:
+        return asyncio.run(run_terminal(bundle, database=Path(args.database)))
+    except KeyboardInterrupt:  # Ctrl+C before the terminal chat took it over: no traceback
+        return 130
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,6 +18,7 @@ class Option(_Strict):
     value: str = Field(min_length=1, max_length=40)
     label: str  # text key
     requires: str | None = None  # shown only when the dialog's context has this value
+    summary: str | None = None  # text key: how the choice reads in a summary, if not its label
 
 
 class _Step(_Strict):
@@ -129,6 +130,7 @@ class DialogSpec(_Strict):
                 keys.add(step.label)
             if isinstance(step, ChoiceStep):
                 keys.update(option.label for option in step.options)
+                keys.update(option.summary for option in step.options if option.summary)
             if isinstance(step, ConfirmStep):
                 keys.update({step.accept, step.decline})
                 if step.cancel_text:

@@ -1,13 +1,16 @@
 """`antq sandbox` as a Zalo person: the fake Zalo OA, the bot's Zalo channel, a terminal chat.
 
-Kept apart from sandbox/terminal.py (`:kenh zalo` switches to it) so that the terminal's own
-rework only needs to call `ZaloSide.start`, `handle` and `stop`. No token, no internet: the fake
-OA runs on loopback and the bot's webhook on a free local port.
+Kept apart from the terminal chat (sandbox/terminal/, where `:kenh zalo` switches to it), which
+only calls `ZaloSide.start`, `handle` and `stop`. No token, no internet: the fake OA runs on
+loopback and the bot's webhook on a free local port. The fake's clock follows the sandbox's
+(`:gio`), so that Zalo's webhooks are never "stale" for the bot.
 """
 
 from __future__ import annotations
 
+import re
 import socket
+from collections.abc import Callable
 
 from pydantic import SecretStr
 
@@ -22,6 +25,7 @@ from sandbox.zalo.models import SimClock
 
 FIRST_WAIT = 5.0
 QUIET_WAIT = 0.4
+_PRESS = re.compile(r"^#(\d{1,3})$")  # as on the terminal's Telegram side: #2 presses button 2
 
 
 def _free_port() -> int:
@@ -33,9 +37,15 @@ def _free_port() -> int:
 class ZaloSide:
     """One simulated Zalo person chatting with the bot through the fake OA."""
 
-    def __init__(self, services: Services, name: str = "Cô Lan (Zalo)") -> None:
+    def __init__(
+        self,
+        services: Services,
+        name: str = "Cô Lan (Zalo)",
+        write: Callable[[str], None] | None = None,
+    ) -> None:
         self.services = services
         self.name = name
+        self.write = write or (lambda text: print(text, flush=True))
         self.fake = ZaloSandboxServer(clock=SimClock(follow_real_time=True))
         self.control = ZaloSandboxClient("http://127.0.0.1")
         self.channel: ZaloChannel | None = None
@@ -78,10 +88,10 @@ class ZaloSide:
         await self.fake.stop()
 
     def show(self, message: OaMessage) -> None:
-        print(f"\n💬 {message.text}", flush=True)
+        self.write(f"\n💬 {message.text}")
         if message.buttons:
             shown = "   ".join(f"[{i}] {b.title}" for i, b in enumerate(message.buttons, 1))
-            print("   " + shown, flush=True)
+            self.write("   " + shown)
             self.last_buttons = message
 
     async def show_messages(self, first_wait: float = FIRST_WAIT) -> None:
@@ -99,18 +109,20 @@ class ZaloSide:
         """One line typed as the Zalo person: text, a button's number, or a sandbox action."""
         person = self.person
         assert person is not None
+        await self.control.set_clock(self.services.clock.now().timestamp())  # after a `:gio`
         word = line.partition(" ")[0]
+        press = _PRESS.match(line)
         if word == ":theodoi" or not self.followed:  # the first thing a person does: follow
             self.followed = True
             await person.follow()
             await self.show_messages()
             if word == ":theodoi":
                 return
-        if line.isdigit():
+        if press is not None:
             buttons = self.last_buttons.buttons if self.last_buttons else []
-            number = int(line)
+            number = int(press.group(1))
             if not 1 <= number <= len(buttons):
-                print(f"(không có nút số {number})", flush=True)
+                self.write(f"(không có nút số {number})")
                 return
             await person.press(buttons[number - 1].title)
         elif word == ":anh":

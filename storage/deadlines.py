@@ -133,6 +133,17 @@ class DeadlineRepository:
         )
         return _deadline(row) if row else None
 
+    async def pending_for_unit(self, unit_code: str, limit: int) -> list[Deadline]:
+        """Open deadlines this unit has not reported done, the nearest due first."""
+        columns = ", ".join(f"d.{c.strip()}" for c in _COLUMNS.split(","))
+        rows = await self.db.fetch_all(
+            f"SELECT {columns} FROM deadlines d JOIN deadline_units du ON du.deadline_id = d.id "
+            "WHERE d.state = 'open' AND du.unit_code = ? AND du.done_at IS NULL "
+            "ORDER BY d.due_at, d.id LIMIT ?",
+            [unit_code, limit],
+        )
+        return [_deadline(row) for row in rows]
+
     async def get_in(self, tx: Transaction, deadline_id: int) -> Deadline | None:
         row = await tx.fetch_one(f"SELECT {_COLUMNS} FROM deadlines WHERE id = ?", [deadline_id])
         return _deadline(row) if row else None

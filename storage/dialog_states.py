@@ -37,3 +37,7 @@ class DialogStateRepository:
 
     async def delete(self, tx: Transaction, owner: str) -> None:
         await tx.execute("DELETE FROM dialog_states WHERE owner = ?", [owner])
+
+    async def expire(self, tx: Transaction, before: datetime) -> int:
+        """Drop open dialogs untouched since `before`: stale rows keep nothing about a chat."""
+        return await tx.execute("DELETE FROM dialog_states WHERE updated_at < ?", [to_db(before)])

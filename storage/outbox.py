@@ -262,6 +262,29 @@ class OutboxRepository:
         )
         return {str(state): int(n) for state, n in rows}
 
+    async def forget_chat(self, tx: Transaction, channel: str, chat_id: str) -> int:
+        """/xoadulieu: nothing still queued reaches this chat, and no row keeps its id or what
+        was sent to it (sent rows included); returns how many pending rows were cancelled."""
+        cancelled = await tx.execute(
+            "UPDATE outbox SET state = 'cancelled' WHERE channel = ? AND chat_id = ? "
+            "AND state = 'pending'",
+            [channel, chat_id],
+        )
+        await tx.execute(
+            "UPDATE outbox SET chat_id = '', payload = '' WHERE channel = ? AND chat_id = ?",
+            [channel, chat_id],
+        )
+        return cancelled
+
+    async def by_ref_in(self, tx: Transaction, ref: str, kind: str) -> list[OutboxRow]:
+        rows = await tx.fetch_all(
+            f"SELECT {_COLUMNS} FROM outbox WHERE ref = ? AND kind = ? ORDER BY id", [ref, kind]
+        )
+        return [_row(row) for row in rows]
+
+    async def set_payload(self, tx: Transaction, id: int, payload: str) -> None:
+        await tx.execute("UPDATE outbox SET payload = ? WHERE id = ?", [payload, id])
+
 
 def _filter(kind: str | None, ref: str | None) -> tuple[str, list[object]]:
     where, params = "", list[object]()

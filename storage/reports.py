@@ -261,3 +261,23 @@ class ReportRepository:
             "UPDATE reports SET channel = NULL, chat_id = NULL, body = ? WHERE id = ?",
             [body, report_id],
         )
+
+    async def remember_reply_prompt(
+        self, channel: str, chat_id: str, message_id: str, report_id: int, now: datetime
+    ) -> None:
+        """The office's reply prompt for a report, by the id of the message the bot posted."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT OR REPLACE INTO report_reply_prompts "
+                "(channel, chat_id, message_id, report_id, created_at) VALUES (?, ?, ?, ?, ?)",
+                [channel, chat_id, message_id, report_id, to_db(now)],
+            )
+
+    async def by_reply_prompt(self, channel: str, chat_id: str, message_id: str) -> int | None:
+        """The report whose reply prompt is this message; None for any other message."""
+        row = await self.db.fetch_one(
+            "SELECT report_id FROM report_reply_prompts "
+            "WHERE channel = ? AND chat_id = ? AND message_id = ?",
+            [channel, chat_id, message_id],
+        )
+        return int(row[0]) if row else None

@@ -54,9 +54,12 @@ def test_no_bot_text_offers_pupils_a_role(bundle):
 
 
 def test_parents_are_told_their_version_comes_on_monday_evening(bundle):
-    for key in ("onboarding.subscribe.prompt", "outreach.subscribed"):
-        text = bundle.texts.template(key)
-        assert "phụ huynh" in text and "tối thứ Hai" in text
+    text = bundle.texts.template("onboarding.subscribe.prompt")
+    assert "phụ huynh" in text and "tối thứ Hai" in text
+    assert "tối thứ Hai" in bundle.texts.template("outreach.subscribed_parents")
+    assert "thứ Hai" not in bundle.texts.template("outreach.subscribed_staff").replace(
+        "chào cờ thứ Hai", ""
+    )  # /dangky tells each reader their own schedule
 
 
 def test_the_parent_is_asked_for_the_child_s_school(bundle):

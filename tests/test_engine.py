@@ -259,7 +259,9 @@ async def test_phone_files_location_summary_edit_and_finish(engine):
     assert r.state.step == "send"
     summary = r.replies[0].text
     assert "Chuyện xảy ra ở cổng trường" in summary and "26/11/2026" in summary
-    r = await engine.step(r.state, press(r, "✏️ Sửa: <what_label>"))
+    r = await engine.step(r.state, press(r, "✏️ Sửa"))  # one button, then the fields
+    assert r.state.step == "send" and "<yes>" not in [b.label for b in r.replies[0].buttons]
+    r = await engine.step(r.state, press(r, "<what_label>"))
     assert r.state.step == "what"
     r = await engine.step(r.state, text("Đã sửa: chuyện ở cổng sau"))
     assert r.state.step == "send"

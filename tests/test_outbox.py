@@ -25,10 +25,12 @@ from bot.kernel.outbox import (
     OutgoingButton,
     OutgoingMessage,
 )
+from bot.kernel.pacing import Pacer
 from handlers.telegram.outbox_transport import TelegramTransport, make_outbox_bot
-from sandbox.telegram import SandboxClient, SandboxServer, SimUser
+from sandbox.telegram import LimitsConfig, SandboxClient, SandboxServer, SimUser
+from sandbox.telegram.limits import max_in_window
 from storage.db import Database, Transaction
-from storage.outbox import OutboxRepository, OutboxRow
+from storage.outbox import OutboxItem, OutboxRepository, OutboxRow
 from tests.conftest import BOT_TOKEN, TZ
 
 START = datetime(2026, 11, 26, 9, 0, tzinfo=TZ)
@@ -409,7 +411,7 @@ async def test_a_blocked_person_is_reported_and_the_others_still_get_theirs(rig:
 
 async def test_a_bad_request_fails_at_once_without_retrying(rig: Rig):
     (user,) = await rig.users(1)
-    id_ = await rig.send(user.id, "x" * 4097)
+    id_ = await rig.send(user.id, "<b>a tag never closed")  # refused by the server
     sender = rig.sender()
     await sender.drain_once()
     row = await rig.row(id_)
@@ -442,9 +444,9 @@ async def test_after_a_crash_only_the_in_flight_rows_are_sent_again(rig: Rig):
 
 async def test_stopping_puts_claimed_but_unsent_rows_back(rig: Rig):
     (user,) = await rig.users(1)
-    ids = [await rig.send(user.id, f"Tin {i}") for i in range(6)]  # 1/s per chat after 3
+    ids = [await rig.send(user.id, f"Tin {i}") for i in range(6)]  # one a second per chat
     async with running(rig.sender()):
-        await until(lambda: _count(rig, "sent", 3), timeout=2.0)
+        await until(lambda: _count(rig, "sent", 1), timeout=2.0)
     counts = await rig.repo.counts()
     assert counts.get("sending", 0) == 0 and counts["sent"] + counts["pending"] == 6
     assert (await rig.row(ids[0])).state == "sent"
@@ -510,7 +512,8 @@ async def test_a_group_gets_a_burst_then_one_message_per_few_seconds(rig: Rig):
     group = await rig.client.create_group("Văn phòng Sở", chat_id=-1001000000001)
     ids = [await rig.send(group, f"Phản ánh mới #{i}") for i in range(5)]
     pace = FakeMonotonic()
-    async with running(rig.sender(monotonic=pace, poll_interval=0.05)) as sender:
+    # the overall pace is off: this frozen clock would hold every send after the first
+    async with running(rig.sender(monotonic=pace, poll_interval=0.05, global_rate=0)) as sender:
         await until(lambda: _count(rig, "sent", 3))
         pace.now += 1.1  # enough for a private chat, not for a group
         sender.notify()
@@ -526,3 +529,171 @@ async def test_a_group_gets_a_burst_then_one_message_per_few_seconds(rig: Rig):
         await until(lambda: _count(rig, "sent", 5))
     assert [(await rig.row(id_)).state for id_ in ids] == ["sent"] * 5
     assert (await rig.client.stats())["rate_limited"] == 0
+
+
+# ------------------------------------------------------------- pacing in sliding windows
+
+
+def _simulate(
+    pacer: Pacer,
+    chats: list[str],
+    *,
+    seed: int = 3,
+    cut_at: int | None = None,
+    latency: tuple[float, float] = (0.001, 0.06),
+    arrivals: list[float] | None = None,
+) -> list[tuple[float, str]]:
+    """Drive the pacer as the sender does, on a simulated clock with late timers and answers
+    that take `latency` seconds; returns (time, chat) of every send, in order. `arrivals` gets
+    when the server counted each request: any moment between its sending and its answer."""
+    rng = random.Random(seed)
+    queue = list(chats)
+    now, sends = 0.0, []
+    answers: list[tuple[float, str]] = []  # (when, chat) of requests in flight
+    while queue or answers:
+        for when, chat in sorted(answers):
+            if when <= now:
+                pacer.answered(chat, when)
+                answers.remove((when, chat))
+        if not queue:
+            break
+        busy = {chat for _, chat in answers}
+        ready = [c for c in queue if c not in busy and pacer.chat_wait(c, now) == 0]
+        wait = pacer.global_wait(now)
+        if not ready or wait > 0:
+            nexts = [w for w, _ in answers] + [now + wait] if ready else [w for w, _ in answers]
+            nexts += [now + pacer.chat_wait(c, now) for c in queue if c not in busy]
+            now = max(now + 1e-4, min(nexts)) + rng.uniform(0, 0.004)  # timers wake late
+            continue
+        chat = ready[0]
+        queue.remove(chat)
+        pacer.take(chat, now)
+        sends.append((now, chat))
+        answered = now + rng.uniform(*latency)
+        answers.append((answered, chat))
+        if arrivals is not None:
+            arrivals.append(rng.uniform(now, answered))
+        if cut_at is not None and len(sends) == cut_at:
+            pacer.slow_down(now)
+    return sends
+
+
+def _pacer(**changes: Any) -> Pacer:
+    options: dict[str, Any] = {
+        "global_rate": 29.0,
+        "per_chat_rate": 1.0,
+        "per_chat_burst": 1,
+        "group_per_minute": 17,
+        "group_burst": 3,
+        "is_group": lambda chat: chat.startswith("-"),
+    }
+    options.update(changes)
+    return Pacer(**options)
+
+
+def _most_per_chat(sends: list[tuple[float, Any]], seconds: float) -> int:
+    by_chat: dict[Any, list[float]] = {}
+    for at, chat in sends:
+        by_chat.setdefault(chat, []).append(at)
+    return max(max_in_window(times, seconds) for times in by_chat.values())
+
+
+def test_the_pacer_never_puts_more_than_the_limits_in_any_sliding_window():
+    chats = [str(i) for i in range(1, 301)] + ["7", "7", "7", "8", "8"] * 3  # and a few with more
+    arrived: list[float] = []
+    sends = _simulate(_pacer(), chats, arrivals=arrived)
+    times = [at for at, _ in sends]
+    assert len(sends) == len(chats)
+    assert max_in_window(times, 1.0) <= 30
+    assert max_in_window(sorted(arrived), 1.0) <= 30  # as Telegram counts them
+    assert _most_per_chat(sends, 1.0) == 1  # one a second per private chat, no burst of 3
+    # no burst at the start: evenly spaced from the first send
+    assert max_in_window(times, 0.2) <= 7
+    assert times[5] - times[0] >= 5 / 29 * 0.9
+    # and still close to the limit over the push
+    push = times[:300]  # (the few chats with several messages finish at one a second)
+    assert 299 / (push[-1] - push[0]) >= 0.95 * 29
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_however_late_requests_arrive_no_second_holds_more_than_the_limit(seed: int):
+    arrived: list[float] = []  # answers take up to 400 ms; each arrives anywhere in between
+    sends = _simulate(
+        _pacer(), [str(i) for i in range(400)], seed=seed, latency=(0.001, 0.4), arrivals=arrived
+    )
+    assert len(sends) == 400
+    assert max_in_window(sorted(arrived), 1.0) <= 30
+
+
+def test_the_pacer_keeps_a_group_under_20_a_minute():
+    sends = _simulate(_pacer(), ["-100"] * 30 + [str(i) for i in range(1, 40)])
+    group = [at for at, chat in sends if chat == "-100"]
+    assert max_in_window(group, 60.0) <= 20
+    assert max_in_window(group, 0.5) <= 3  # a report with two files arrives at once
+
+
+def test_a_429_makes_the_rest_of_the_push_slower_without_a_burst():
+    pacer = _pacer()
+    sends = _simulate(pacer, [str(i) for i in range(1, 601)], cut_at=100)
+    times = [at for at, _ in sends]
+    cut = times[99]
+    before = [t for t in times if cut - 2.0 <= t < cut]
+    after = [t for t in times if cut < t <= cut + 2.0]
+    assert len(after) <= 0.75 * len(before)  # slower at once ...
+    soon = [t for t in times if cut < t <= cut + 3.0]
+    assert max_in_window(soon, 1.0) <= 22  # ... with no burst after (0.7 of 29, recovering)
+    late = [t for t in times if cut + 8.0 < t <= cut + 10.0]
+    assert len(after) < len(late) <= len(before)  # recovering slowly, to below the old rate
+    assert pacer.rate < 29.0 and pacer.global_pace is not None
+    assert pacer.global_pace.cuts == 1
+    assert not pacer.slow_down(cut + 10.5 - 10.0)  # 429s of requests in flight: one cut
+
+
+def _weekly_item(rig: Rig, chat_id: int, text: str) -> OutboxItem:
+    message = OutgoingMessage(text=text)
+    return rig.outbox.item(channel="telegram", chat_id=str(chat_id), kind="weekly", message=message)
+
+
+@pytest.mark.parametrize("algorithm", ["bucket", "window"])
+async def test_the_sender_stays_within_the_sandbox_limits_under_both_algorithms(
+    rig: Rig, algorithm: str
+):
+    rig.server.set_limits(LimitsConfig(algorithm=algorithm))
+    users = await rig.users(70)
+    async with rig.db.transaction() as tx:
+        items = [_weekly_item(rig, user.id, "Tuần 12") for user in users]
+        items += [_weekly_item(rig, users[0].id, t) for t in ("#1", "#2")]
+        assert await rig.outbox.enqueue_many(tx, items) == 72
+    async with running(rig.sender()):
+        await until(lambda: _all_sent(rig, 72), timeout=15.0)
+    stats = await rig.client.stats()
+    assert (stats["rate_limited"], stats["duplicates"], stats["delivered"]) == (0, 0, 72)
+    sends = await rig.client.sends()
+    recorded = list(zip(sends["times"], sends["chats"], strict=True))
+    assert len(recorded) == 72
+    assert max_in_window(sends["times"], 1.0) <= 30
+    assert _most_per_chat(recorded, 1.0) == 1
+    assert max_in_window(sends["times"], 0.2) <= 8  # no burst at the start
+
+
+async def test_a_429_under_the_sliding_window_slows_the_sender_and_loses_nothing(rig: Rig):
+    rig.server.set_limits(LimitsConfig(algorithm="window"))
+    users = await rig.users(80)
+    async with rig.db.transaction() as tx:
+        items = [_weekly_item(rig, user.id, "Tuần 12") for user in users]
+        await rig.outbox.enqueue_many(tx, items)
+    async with running(rig.sender(poll_interval=0.05)) as sender:
+        await until(lambda: _count(rig, "sent", 20), timeout=5.0)
+        await rig.client.set_fault("sendMessage", "429", count=1, retry_after=1)
+        await until(lambda: _count(rig, "sent", 79), timeout=15.0)
+        assert sender.stats["slowed_down"] == 1 and sender.pacer.rate < 29.0
+        rig.clock.advance(timedelta(seconds=1))  # the refused row's retry is due
+        sender.notify()
+        await until(lambda: _all_sent(rig, 80), timeout=5.0)
+    assert await delivered(rig) == {user.id: 1 for user in users}
+    stats = await rig.client.stats()
+    assert (stats["rate_limited"], stats["duplicates"]) == (1, 0)
+    times = (await rig.client.sends())["times"]
+    assert max_in_window(times, 1.0) <= 30
+    refused_at = times[19]  # about when the 429 came; after it: slower, no burst
+    assert max_in_window([t for t in times if t > refused_at + 1.0], 1.0) <= 23

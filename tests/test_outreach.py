@@ -152,7 +152,9 @@ async def test_subscribe_unsubscribe_this_week_and_archive(harness: Harness):
     assert "Đã hủy nhận" in (await teacher.next_reply()).text
     assert not (await harness.services.people.people.get("telegram", teacher.id)).subscribed
     await teacher.send("/dangky")
-    assert "Bạn sẽ nhận" in (await teacher.next_reply()).text
+    subscribed = (await teacher.next_reply()).text
+    assert "sẽ nhận" in subscribed and "tối Chủ nhật" in subscribed
+    assert "phụ huynh" not in subscribed  # their own schedule only
     harness.clock.set(datetime(2026, 9, 9, 10, 0, tzinfo=TZ))  # a Wednesday
     assert session_week(harness.clock.today()) == WEEK
     await teacher.send("/tuannay")

@@ -242,17 +242,24 @@ async def test_wrong_passphrase_guessed_code_and_brute_force_lockout(
     await user.send(code)
     await user.next_reply()
     await user.send("sai-mat-khau-roi")
-    assert "Không tìm thấy" in (await user.next_reply()).text
+    wrong, again = await user.replies(2)  # the passphrase is asked again
+    assert "Không tìm thấy" in wrong.text and "mật khẩu" in again.text
+    await user.send("/huy")
+    await user.next_reply()
     await user.send("/tracuu")
     await user.next_reply()
     await user.send("K7QX-92MD-Z")
     bad, again = await user.replies(2)
     assert "gồm 8 ký tự" in bad.text and "Nhập mã tra cứu" in again.text
-    for _ in range(4):
+    for attempt in range(4):
         await user.send("ZZZZ-ZZZZ")
-        assert "Không tìm thấy" in (await user.next_reply()).text
-        await user.send("/tracuu")
-        await user.next_reply()
+        if attempt < 3:  # the code is asked again, without typing /tracuu
+            wrong, again = await user.replies(2)
+            assert "Không tìm thấy" in wrong.text and "Nhập mã tra cứu" in again.text
+        else:  # the fifth failure locks: nothing more is asked
+            assert "Không tìm thấy" in (await user.next_reply()).text
+    await user.send("/tracuu")
+    await user.next_reply()
     await user.send(code)
     assert "thử lại sau" in (await user.next_reply()).text
 

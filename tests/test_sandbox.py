@@ -360,6 +360,78 @@ async def test_per_chat_and_group_limits() -> None:
             await sandbox.set_limits(bogus=1)
 
 
+async def test_sliding_window_refuses_the_31st_message_in_any_second() -> None:
+    clock = FakeClock()
+    srv = SandboxServer(limits=LimitsConfig(algorithm="window"), clock=clock)
+    async with srv, make_bot(srv) as tg, SandboxClient(srv.url) as sandbox:
+        users = [await sandbox.create_user(f"U{i}") for i in range(32)]
+        for i, user in enumerate(users[:30]):  # 30 spread over 0.9 s: all accepted
+            clock.now = 1000.0 + i * 0.03
+            await tg.send_message(user.id, "thông báo")
+        clock.now = 1000.95
+        with pytest.raises(RetryAfter) as caught:
+            await tg.send_message(users[30].id, "thứ 31")
+        assert seconds(caught.value.retry_after) == 1
+        clock.now = 1000.999  # the first one still counts: (t - 1 s, t]
+        with pytest.raises(RetryAfter):
+            await tg.send_message(users[30].id, "thứ 31")
+        clock.now = 1001.0  # a bucket would have refilled long ago; the window only now
+        await tg.send_message(users[30].id, "thứ 31")
+        with pytest.raises(RetryAfter):  # the second one (at 1000.03) still counts
+            await tg.send_message(users[31].id, "thứ 32")
+        stats = await sandbox.stats()
+        assert (stats["rate_limited"], stats["delivered"]) == (3, 31)
+        sends = await sandbox.sends()
+        assert len(sends["times"]) == 31 and sends["chats"][-1] == users[30].id
+
+
+async def test_sliding_window_per_chat_and_group_have_no_burst() -> None:
+    clock = FakeClock()
+    srv = SandboxServer(limits=LimitsConfig(algorithm="window"), clock=clock)
+    async with srv, make_bot(srv) as tg, SandboxClient(srv.url) as sandbox:
+        user = await sandbox.create_user("Một giây")
+        await tg.send_message(user.id, "tin 1")
+        clock.now += 0.99
+        with pytest.raises(RetryAfter):  # a token bucket would allow a burst of 3
+            await tg.send_message(user.id, "tin 2")
+        clock.now += 0.01
+        await tg.send_message(user.id, "tin 2")
+        group = await sandbox.create_group("Văn phòng Sở", members=[user])
+        for i in range(20):
+            clock.now += 2.0
+            await tg.send_message(group, f"nhóm {i}")
+        clock.now += 2.0  # 20 in the last 40 s: the 21st waits for the first to leave
+        with pytest.raises(RetryAfter) as caught:
+            await tg.send_message(group, "nhóm 21")
+        assert seconds(caught.value.retry_after) == 20
+        assert (await sandbox.limits())["algorithm"] == "window"
+        await sandbox.set_limits(algorithm="bucket")
+        await tg.send_message(group, "nhóm 21")  # a new configuration starts empty
+        with pytest.raises(SandboxError, match="algorithm must be one of"):
+            await sandbox.set_limits(algorithm="leaky")
+
+
+def test_sliding_window_unit_and_the_command_line_flag() -> None:
+    from sandbox.telegram.__main__ import build_parser, limits_from_args
+    from sandbox.telegram.limits import RateLimiter, max_in_window
+
+    clock = FakeClock()
+    limiter = RateLimiter(LimitsConfig(algorithm="window", chat_rate=0), clock)
+    for i in range(30):
+        clock.now = 1000.0 + i / 30
+        assert limiter.acquire(i) == 0
+    assert limiter.acquire(99) == 1  # the 31st within a second of the first
+    clock.now = 1001.0
+    assert limiter.acquire(99) == 0
+    times = [t for t, _ in limiter.sent]
+    assert len(times) == 31 and max_in_window(times) == 30
+    args = build_parser().parse_args(["--algorithm", "window"])
+    assert limits_from_args(args).algorithm == "window"
+    assert limits_from_args(build_parser().parse_args([])).algorithm == "bucket"
+    with pytest.raises(ValueError):
+        LimitsConfig(algorithm="leaky")
+
+
 async def test_blocked_user_is_forbidden(client: SandboxClient, bot: Bot) -> None:
     user = await client.create_user("Chặn")
     await user.block()

@@ -26,6 +26,49 @@ def utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+TEXT_LIMITS = {"telegram": 4096, "zalo": 2000}
+"""The longest message each channel takes, in UTF-16 units of visible text (Telegram's 4,096
+characters after its HTML is parsed; Zalo's 2,000). A channel not listed: Telegram's."""
+
+
+def text_limit(channel: str | None) -> int:
+    return TEXT_LIMITS.get(channel or "", TEXT_LIMITS["telegram"])
+
+
+def visible_length(markup: str) -> int:
+    """What a channel counts of a neutral markup text: tags nothing, an escape one character."""
+    return utf16_length(to_plain(markup))
+
+
+def shorten(text: str, budget: int) -> str:
+    """Plain text within `budget` UTF-16 units, ending in "…" when it had to be cut."""
+    if utf16_length(text) <= budget:
+        return text
+    if budget <= 0:
+        return ""
+    return _prefix_within(text, budget - 1, utf16_length).rstrip() + "…"
+
+
+def share(lengths: dict[str, int], budget: int) -> dict[str, int]:
+    """The fairest cut of `budget` among fields of these lengths: short fields keep all they
+    have, the longest ones get an equal part of what is left (water-filling)."""
+    granted: dict[str, int] = {}
+    left = max(budget, 0)
+    pending = sorted(lengths, key=lambda name: lengths[name])
+    while pending:
+        part = left // len(pending)
+        name = pending[0]
+        if lengths[name] <= part:
+            granted[name] = lengths[name]
+            left -= lengths[name]
+            pending.pop(0)
+            continue
+        for name in pending:
+            granted[name] = part
+        break
+    return granted
+
+
 def split_text(text: str, limit: int, length: Callable[[str], int] = utf16_length) -> list[str]:
     """Cut plain text into pieces of at most `limit`, at a paragraph, a line or a space."""
     text = unicodedata.normalize("NFC", text)

@@ -57,6 +57,7 @@ class ChatRouter:
             "luutru": self._archive,
             "dangky": self._subscribe,
             "huydangky": self._unsubscribe,
+            "viec": self._pending_deadlines,
         }
         self._keywords = self._keyword_table()
         self.seal = ButtonSeal(services.cipher.pseudonym)  # for channels that type presses back
@@ -192,6 +193,10 @@ class ChatRouter:
 
     async def _unsubscribe(self, chat: ChatRef, argument: str) -> Answer:
         return Answer([await self.services.outreach.subscribe(chat, False)])
+
+    async def _pending_deadlines(self, chat: ChatRef, argument: str) -> Answer:
+        """/viec: a head's deadlines not reported done, with the buttons of a reminder (D13)."""
+        return Answer(await self.services.reminders.pending(chat))
 
     # ---------------------------------------------------------------------- invitations
 

@@ -32,6 +32,7 @@ CHANGED_KIND = "deadline_changed"
 OFFICE_KIND = "deadline_office"
 ANSWER_KIND = "deadline_answer"
 DIGEST_NAMES = 40
+PENDING_SHOWN = 10  # deadlines listed by /viec, the nearest due first
 
 
 HEAD_BUTTON = ButtonFamily(HEAD_PREFIX, int, str, purpose="done or help under a reminder")
@@ -264,6 +265,31 @@ class ReminderService:
         )
 
     # ----------------------------------------------------------------- a head's answers
+
+    async def pending(self, chat: ChatRef) -> list[Reply]:
+        """A head's own list of what their unit has still to do (D13): each open deadline not
+        reported done, with the buttons of a reminder, so that nobody waits for the next one."""
+        t = self.texts
+        person = await self.people.get(chat.channel, chat.chat_id)
+        if person is None or person.role != "head" or person.unit_code is None:
+            return [Reply(t.get("deadline.pending.not_head"))]
+        deadlines = await self.repo.pending_for_unit(person.unit_code, PENDING_SHOWN + 1)
+        if not deadlines:
+            return [Reply(t.get("deadline.pending.none"))]
+        now = self.clock.now()
+        replies = [Reply(t.get("deadline.pending.title", count=len(deadlines[:PENDING_SHOWN])))]
+        for deadline in deadlines[:PENDING_SHOWN]:
+            params = self._params(deadline)
+            assert deadline.due_at is not None
+            key = "deadline.pending.late" if deadline.due_at < now else "deadline.pending.item"
+            buttons = [
+                Button(t.raw("deadline.button.done"), head_button(deadline.id, "done"), 0),
+                Button(t.raw("deadline.button.help"), head_button(deadline.id, "help"), 0),
+            ]
+            replies.append(Reply(t.raw(key, **params), buttons))
+        if len(deadlines) > PENDING_SHOWN:
+            replies.append(Reply(t.get("deadline.pending.more", count=PENDING_SHOWN)))
+        return replies
 
     async def press(self, chat: ChatRef, deadline_id: int, action: str) -> HeadOutcome:
         """ "Đã hoàn thành" or "Cần hỗ trợ" under a reminder."""

@@ -24,6 +24,9 @@ SCHEDULE_FIELDS = ("due_at", "reminders", "scope")
 _DUE = re.compile(
     r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})(?:\s+(?:lúc\s+|luc\s+)?(\d{1,2})[:hH](\d{2}))?$"
 )
+_SHORT_DUE = re.compile(  # typed in the chat: 15/12 17:00, 15/12/26, 15/12
+    r"^(\d{1,2})[/.\-](\d{1,2})(?:[/.\-](\d{2}))?(?:\s+(?:lúc\s+|luc\s+)?(\d{1,2})[:hH](\d{2}))?$"
+)
 _ISO_DUE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{1,2}):(\d{2}))?$")
 _CODES = re.compile(r"[\s,;]+")
 
@@ -60,8 +63,24 @@ def read_due(text: str, tz: ZoneInfo) -> datetime:
 
 
 def parse_due(text: str, tz: ZoneInfo, now: datetime) -> datetime:
-    """A due date typed by the office: readable, and in the future."""
-    due = read_due(text, tz)
+    """A due date typed by the office: readable, and in the future. In the chat a year may be
+    left out (the next such day) or typed with two digits, as people do on a phone."""
+    short = _SHORT_DUE.match(" ".join(text.split()))
+    if short and not _DUE.match(" ".join(text.split())):
+        day, month, year_text = int(short.group(1)), int(short.group(2)), short.group(3)
+        local_now = now.astimezone(tz)
+        year = 2000 + int(year_text) if year_text else local_now.year
+        hour = int(short.group(4)) if short.group(4) else DEFAULT_DUE_TIME.hour
+        minute = int(short.group(5)) if short.group(5) else DEFAULT_DUE_TIME.minute
+        try:
+            local = datetime(year, month, day, hour, minute, tzinfo=tz)
+            if year_text is None and local <= local_now:
+                local = local.replace(year=year + 1)  # 15/01 typed in December: next January
+        except ValueError:
+            raise PlanError("deadline.error.no_such_due", value=text.strip()) from None
+        due = local.astimezone(UTC)
+    else:
+        due = read_due(text, tz)
     if due <= now:
         raise PlanError("deadline.error.due_past", value=text.strip())
     return due
@@ -339,7 +358,7 @@ class DeadlineService:
                     if existing is None:
                         if item.due_at <= now:
                             result.problems.append(
-                                (item.where, "deadline.error.due_past", self._due_text(item))
+                                (item.where, "deadline.error.due_past_file", self._due_text(item))
                             )
                             continue
                         deadline_id = await self.repo.create(
@@ -365,7 +384,7 @@ class DeadlineService:
                         continue
                     if item.due_at != existing.due_at and item.due_at <= now:
                         result.problems.append(
-                            (item.where, "deadline.error.due_past", self._due_text(item))
+                            (item.where, "deadline.error.due_past_file", self._due_text(item))
                         )
                         continue
                     changed = await self._apply(

@@ -6,6 +6,7 @@ import asyncio
 import weakref
 from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.chat.ref import ChatRef
@@ -49,6 +50,11 @@ def _same(text: str) -> str:
     return text
 
 
+DIALOG_EXPIRY = timedelta(hours=24)
+"""An open dialog untouched this long is dropped (its stored row by the daily retention job,
+one held in memory when next looked at): nothing keyed by a chat's pseudonym stays forever."""
+
+
 @dataclass
 class Answer:
     replies: list[Reply] = field(default_factory=list)
@@ -72,6 +78,7 @@ class Conversations:
         after_commit: Callable[[], None] | None = None,
         common_context: Mapping[str, str] | None = None,
         former_pseudonyms: Callable[[str], list[str]] | None = None,
+        in_memory: frozenset[str] = frozenset(),
         files: FileStore | None = None,
     ) -> None:
         self.db = db
@@ -87,6 +94,12 @@ class Conversations:
         # what every dialog's texts may name, e.g. how long content is kept (a setting)
         self.common_context = dict(common_context or {})
         self.former_pseudonyms = former_pseudonyms  # after a key rotation: where rows were
+        # Dialogs whose state would link a chat to an anonymous tip (the receipt step after a
+        # tip, the passphrase and follow-up of /tracuu): held in this process only, never in
+        # the database under the chat's pseudonym (F6). A restart forgets them: the person
+        # types /tracuu again; the receipt's code and passphrase were already shown.
+        self.in_memory = in_memory
+        self._held: dict[str, tuple[str, datetime]] = {}
         self.files = files  # where accepted files are kept, cleaned and encrypted
         self.fetchers: dict[str, Fetcher] = {}  # per channel: set by the channel that has files
         # bytes already stored for what the dialog's context names (a report being added to)
@@ -104,10 +117,22 @@ class Conversations:
         return lock
 
     async def current(self, chat: ChatRef) -> DialogState | None:
+        held = self._held_state(self._owner(chat))
+        if held is not None:
+            return DialogState.model_validate_json(self.unseal(held))
         raw = await self.states.get(self._owner(chat))
         if raw is None:
             raw = await self._refile(chat)
         return DialogState.model_validate_json(self.unseal(raw)) if raw else None
+
+    def _held_state(self, owner: str) -> str | None:
+        """A dialog held in memory, unless it expired (then it is dropped)."""
+        now = self.clock.now()
+        for key, (_, at) in list(self._held.items()):
+            if now - at > DIALOG_EXPIRY:
+                del self._held[key]
+        held = self._held.get(owner)
+        return held[0] if held else None
 
     def _owner(self, chat: ChatRef) -> str:
         return self.pseudonym(f"{chat.channel}:{chat.chat_id}")
@@ -180,11 +205,12 @@ class Conversations:
     async def cancel(self, chat: ChatRef) -> bool:
         """Close the open dialog without storing what it collected; False if there was none."""
         state = await self.current(chat)  # one kept under an older key's pseudonym is closed too
+        held = self._held.pop(self._owner(chat), None) is not None
         async with self.db.transaction() as tx:
             existed = await self.states.get_in(tx, self._owner(chat)) is not None
             await self.states.delete(tx, self._owner(chat))
         await self._discard_files(state)
-        return existed
+        return existed or held
 
     async def _discard_files(self, state: DialogState | None) -> None:
         """The stored files of a dialog closed without being submitted: nobody will need them."""
@@ -247,6 +273,8 @@ class Conversations:
     async def _settle(self, chat: ChatRef, dialog_id: str, result: StepResult) -> Answer:
         """Commit the outcome of a step; the replies are returned only after the commit."""
         replies = list(result.replies)
+        owner = self._owner(chat)
+        held: str | None = None
         async with self.db.transaction() as tx:
             state = result.state if result.outcome == "continue" else None
             if result.outcome == "finished":
@@ -259,16 +287,18 @@ class Conversations:
                     )
                     replies += following.replies
                     state = following.state
-            if state is not None:
-                await self.states.put(
-                    tx,
-                    self._owner(chat),
-                    state.dialog,
-                    self.seal(state.model_dump_json()),
-                    self.clock.now(),
-                )
+            if state is not None and state.dialog in self.in_memory:
+                held = self.seal(state.model_dump_json())
+                await self.states.delete(tx, owner)
+            elif state is not None:
+                sealed = self.seal(state.model_dump_json())
+                await self.states.put(tx, owner, state.dialog, sealed, self.clock.now())
             else:
-                await self.states.delete(tx, self._owner(chat))
+                await self.states.delete(tx, owner)
+        if held is not None:  # only once committed, as a stored state would be
+            self._held[owner] = (held, self.clock.now())
+        else:
+            self._held.pop(owner, None)
         if result.outcome == "finished" and self.after_commit is not None:
             self.after_commit()
         return Answer(replies, result.notice)

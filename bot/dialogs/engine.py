@@ -89,6 +89,7 @@ class DialogState(BaseModel):
     shown: list[str] = Field(default_factory=list)
     shown_labels: list[str] = Field(default_factory=list)
     return_to: str | None = None
+    editing: bool = False  # the summary shows its short list of fields to change
     context: dict[str, str] = Field(default_factory=dict)
 
 
@@ -135,7 +136,7 @@ TYPED_ACTIONS = frozenset("bsfyxtvnp")  # actions with words in content (dialog.
 # f=finish attachments, e=edit step, t=today, v=yesterday.
 
 _PHONE_CLEAN = re.compile(r"[\s.\-()]")
-_DATE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
+_DATE = re.compile(r"^(\d{1,2})\s*[/.\-]\s*(\d{1,2})(?:\s*[/.\-]\s*(\d{4}|\d{2}))?$")
 
 
 def normalize_phone(text: str) -> str | None:
@@ -146,6 +147,24 @@ def normalize_phone(text: str) -> str | None:
     elif digits.startswith("84") and len(digits) in (11, 12):
         digits = "0" + digits[2:]
     return digits if re.fullmatch(r"0\d{9,10}", digits) else None
+
+
+def typed_date(match: re.Match[str], today: date, *, past: bool) -> date | None:
+    """The day a person typed as 27/11/2026, 27/11/26 or 27/11: without a year, this year (or,
+    for a day that must be past and has not come yet this year, last year); None if no such
+    day exists."""
+    day_number, month = int(match.group(1)), int(match.group(2))
+    year_text = match.group(3)
+    try:
+        if year_text is None:
+            day = date(today.year, month, day_number)
+            if past and day > today:
+                day = date(today.year - 1, month, day_number)
+            return day
+        year = int(year_text)
+        return date(2000 + year if len(year_text) == 2 else year, month, day_number)
+    except ValueError:
+        return None
 
 
 class DialogEngine:
@@ -207,12 +226,14 @@ class DialogEngine:
     ) -> str | None:
         """A button of the current question answered by typing, on a channel without buttons
         (or by a person who prefers to type): its label or a word for it ("quay lại", "xong",
-        "gửi"), or, where the question is a choice, its number in the list."""
+        "gửi"), or, where no typed answer is a number (a choice, the summary, a date, a place,
+        files), its number in the list."""
         wanted = _words(text)
         if not wanted or len(text) > 100:
             return None
         buttons = (await self._render(spec, state, step)).buttons
-        if wanted.isdigit() and isinstance(step, ChoiceStep | ConfirmStep):
+        numbered = ChoiceStep | ConfirmStep | DateStep | LocationStep | AttachmentsStep
+        if wanted.isdigit() and isinstance(step, numbered):  # never a text or phone answer
             number = int(wanted)
             return buttons[number - 1].data if 1 <= number <= len(buttons) else None
         for button in buttons:  # the label, or its first part ("Có" for "Có, gửi cho tôi")
@@ -242,6 +263,9 @@ class DialogEngine:
             return await self._reject(spec, state, step, "dialog.error.stale_button")
         index = int(index_text) if index_text else None
 
+        if action == "b" and state.editing:  # from the list of fields to the summary again
+            state.editing = False
+            return await self._enter(spec, state)
         if action == "b" and state.history:
             return await self._back(spec, state)
         if action == "s" and step.optional:
@@ -277,7 +301,7 @@ class DialogEngine:
             elif index < len(step.options) and self._offered(step.options[index], state):
                 option = step.options[index]
                 return await self._accept(
-                    spec, state, step, option.value, self._label(option, state)
+                    spec, state, step, option.value, self._summary_label(option, state)
                 )
         return await self._reject(spec, state, step, "dialog.error.unknown_button")
 
@@ -289,14 +313,18 @@ class DialogEngine:
         action: str,
         index: int | None,
     ) -> StepResult:
-        if action == "y":
+        if action == "y" and not state.editing:
             return await self._accept(spec, state, step, True, self.texts.raw(step.accept))
-        if action == "x":
+        if action == "x" and not state.editing:
             text = self.texts.get(step.cancel_text or "dialog.cancelled")
             return StepResult(None, [Reply(text)], "cancelled")
+        if action == "e" and step.summary and index is None and not state.editing:
+            state.editing = True  # one "Sửa" button opens the short list of fields
+            return await self._enter(spec, state)
         if action == "e" and step.summary and index is not None:
             editable = self._summary_steps(spec, state, step)
             if index < len(editable):
+                state.editing = False
                 target = editable[index]
                 state.history.append(step.id)
                 state.return_to = step.id
@@ -314,6 +342,9 @@ class DialogEngine:
         if isinstance(step, TextStep):
             # control characters break exports (F5); invisible-only text says nothing (F20)
             text = clean_input(incoming.text or "").strip()
+            if incoming.kind == "attachment" and self._files_later(spec, state, step):
+                # people send the picture first: say that it has its own step below
+                return await self._reject(spec, state, step, "dialog.error.file_later")
             if incoming.kind != "text" or visible_length(text) == 0:
                 return await self._reject(spec, state, step, "dialog.error.expect_text")
             if len(text) > step.max_length:
@@ -372,7 +403,8 @@ class DialogEngine:
             for number, option in enumerate(offered, start=1):
                 label = self._label(option, state)
                 if text == str(number) or fold(label) == folded:
-                    return await self._accept(spec, state, step, option.value, label)
+                    shown = self._summary_label(option, state)
+                    return await self._accept(spec, state, step, option.value, shown)
         return await self._reject(spec, state, step, "dialog.error.expect_choice")
 
     async def _date_text(
@@ -381,10 +413,8 @@ class DialogEngine:
         match = _DATE.match(text.strip())
         if not match:
             return await self._reject(spec, state, step, "dialog.error.bad_date_format")
-        day_number, month, year = (int(part) for part in match.groups())
-        try:
-            day = date(year, month, day_number)
-        except ValueError:
+        day = typed_date(match, self.today(), past=not step.allow_future)
+        if day is None:
             return await self._reject(spec, state, step, "dialog.error.no_such_date")
         return await self._accept_date(spec, state, step, day)
 
@@ -472,6 +502,12 @@ class DialogEngine:
         """An option's label: plain text (buttons are not HTML), filled from the context."""
         return self.texts.raw(option.label, **state.context)
 
+    def _summary_label(self, option: Option, state: DialogState) -> str:
+        """How a chosen option reads in the summary: its own words there if it has them."""
+        if option.summary:
+            return self.texts.raw(option.summary, **state.context)
+        return self._label(option, state)
+
     @staticmethod
     def _offered(option: Option, state: DialogState) -> bool:
         return option.requires is None or bool(state.context.get(option.requires))
@@ -514,24 +550,26 @@ class DialogEngine:
             ]
         elif isinstance(step, AttachmentsStep):
             buttons = self._attachment_buttons(state, step)
+        elif isinstance(step, ConfirmStep) and step.summary and state.editing:
+            # the fields of the summary, two a row, to pick the one to change
+            text = self.texts.get("dialog.edit_which")
+            buttons = [
+                Button(self.texts.raw(s.label or ""), payload(state.seq, "e", i), i // 2)
+                for i, s in enumerate(self._summary_steps(spec, state, step))
+            ]
         elif isinstance(step, ConfirmStep):
-            if step.summary:
-                text = f"{self._summary(spec, state, step)}\n\n{text}"
-                buttons = [
-                    Button(
-                        self.texts.raw("dialog.edit", label=self.texts.raw(s.label or "")),
-                        payload(state.seq, "e", i),
-                    )
-                    for i, s in enumerate(self._summary_steps(spec, state, step))
-                ]
-            buttons[:0] = [
+            buttons = [
                 Button(self.texts.raw(step.accept), payload(state.seq, "y"), MAIN_ROW),
                 Button(self.texts.raw(step.decline), payload(state.seq, "x"), MAIN_ROW),
             ]
-        if state.history:
-            buttons.append(Button(self.texts.raw("dialog.back"), payload(state.seq, "b"), NAV_ROW))
+            if step.summary:  # one button for every change, not one per field
+                text = f"{self._summary(spec, state, step)}\n\n{text}"
+                buttons.append(Button(self.texts.raw("dialog.edit_open"), payload(state.seq, "e")))
+        # "Bỏ qua" before "« Quay lại": the back button is always the last one, in one place
         if step.optional and not (isinstance(step, AttachmentsStep) and state.answers.get(step.id)):
             buttons.append(Button(self.texts.raw("dialog.skip"), payload(state.seq, "s"), NAV_ROW))
+        if state.history or state.editing:
+            buttons.append(Button(self.texts.raw("dialog.back"), payload(state.seq, "b"), NAV_ROW))
         if problem:
             text = f"{problem}\n\n{text}"
         return Reply(text, buttons)
@@ -572,6 +610,11 @@ class DialogEngine:
         if state.answers.get(step.id):
             return [Button(self.texts.raw("dialog.files_done"), payload(state.seq, "f"), MAIN_ROW)]
         return []
+
+    def _files_later(self, spec: DialogSpec, state: DialogState, step: Step) -> bool:
+        """Whether a later step of this dialog takes files."""
+        later = spec.steps[spec.index(step.id) + 1 :]
+        return any(isinstance(s, AttachmentsStep) for s in later)
 
     def _summary_steps(self, spec: DialogSpec, state: DialogState, upto: Step) -> list[Step]:
         before = spec.steps[: spec.index(upto.id)]

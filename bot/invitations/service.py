@@ -15,6 +15,7 @@ from bot.chat.ref import ChatRef, Staff
 from bot.chat.reply import Button, Reply, laid_out
 from bot.dialogs.conversation import Finish
 from bot.kernel.clock import Clock, format_local
+from bot.kernel.hygiene import parse_id
 from content.texts import Texts
 from storage.audit import AuditLog
 from storage.db import Database, Transaction
@@ -24,9 +25,11 @@ from storage.units import Unit, UnitRepository
 
 VALID_FOR = timedelta(days=30)
 CODE_BYTES = 12  # 96 bits, 16 URL-safe characters: a Telegram start parameter
-PREFIX = "iv"  # office buttons: "iv:x:<invitation id>" revokes, "iv:n:<unit code>" creates
+PREFIX = "iv"  # office buttons: "iv:x:<invitation id>" revokes, "iv:n:<unit code>" creates,
+# "iv:p:<offset>:<search>" shows another page of the units matching a search
 _CODE_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 MATCHES_SHOWN = 8
+SEARCHES_KEPT = 200  # /moi searches whose pages can still be turned
 
 
 def hash_code(code: str) -> str:
@@ -42,12 +45,14 @@ LinkOf = Callable[[str], str]
 channel adapter knows it: Telegram's start links); on any channel the code can also be typed."""
 
 
-INVITATION_BUTTON = ButtonFamily(PREFIX, str, str, purpose="revoke (x) or issue (n) a link")
+INVITATION_BUTTON = ButtonFamily(
+    PREFIX, str, str, purpose="revoke (x) or issue (n) a link, or a page (p) of a /moi search"
+)
 
 
 def parse_button(data: str | None) -> tuple[str, str] | None:
     parsed = INVITATION_BUTTON.parse(data)
-    if parsed is None or parsed[0] not in ("x", "n") or not parsed[1]:
+    if parsed is None or parsed[0] not in ("x", "n", "p") or not parsed[1]:
         return None
     return parsed[0], parsed[1]
 
@@ -83,6 +88,7 @@ class InvitationService:
         self.audit = AuditLog(db)
         self.units = UnitRepository(db)
         self.people = PeopleRepository(db)
+        self._searches: dict[str, str] = {}  # token of a /moi search -> its text, for paging
         self.texts = texts
         self.clock = clock
         self.org_name = org_name
@@ -149,8 +155,50 @@ class InvitationService:
             return Reply(self.texts.get("invite.no_unit", query=text))
         if total == 1:
             return await self.issue_one(found[0].code, staff, link)
+        return await self.choices(text, 0)
+
+    async def choices(self, query: str, offset: int) -> Reply:
+        """One page of the units matching `query`, with the buttons to the other pages (D14)."""
+        found, total = await self.units.search(query, max(offset, 0), MATCHES_SHOWN)
+        if not found:
+            return Reply(self.texts.get("invite.no_unit", query=query))
+        offset = max(offset, 0)
         rows = [[Button(unit.name, f"{PREFIX}:n:{unit.code}")] for unit in found]
-        return Reply(self.texts.get("invite.choose", query=text, count=total), laid_out(rows))
+        pages: list[Button] = []
+        for label, start in (
+            ("dialog.previous_page", offset - MATCHES_SHOWN),
+            ("dialog.next_page", offset + MATCHES_SHOWN),
+        ):
+            if 0 <= start < total:
+                data = INVITATION_BUTTON("p", f"{start}.{self._remember_search(query)}")
+                pages.append(Button(self.texts.raw(label), data))
+        if pages:
+            rows.append(pages)
+        text = self.texts.get("invite.choose", query=query, count=total)
+        if total > len(found):
+            shown = self.texts.get(
+                "invite.page", first=offset + 1, last=offset + len(found), count=total
+            )
+            text = f"{text}\n{shown}"
+        return Reply(text, laid_out(rows))
+
+    def _remember_search(self, query: str) -> str:
+        """A short token for a search (any text, any length) that a page button can carry."""
+        token = hashlib.sha256(query.encode()).hexdigest()[:12]
+        self._searches[token] = query
+        while len(self._searches) > SEARCHES_KEPT:
+            del self._searches[next(iter(self._searches))]
+        return token
+
+    async def page(self, value: str) -> Reply | None:
+        """The page a "Trang sau" button asks for; None for forged data or a search forgotten
+        (by a restart): the clerk types /moi again."""
+        offset_text, _, token = value.partition(".")
+        offset = parse_id(offset_text)
+        query = self._searches.get(token)
+        if offset is None or query is None:
+            return None
+        return await self.choices(query, offset)
 
     async def issue_one(self, unit_code: str, staff: Staff, link: LinkOf) -> Reply:
         unit = await self.units.get(unit_code)

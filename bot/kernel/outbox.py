@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from bot.chat.reply import Reply
 from bot.kernel.clock import Clock
 from bot.kernel.files import is_store_id
+from bot.kernel.pacing import Pacer
 from storage.db import Database, Transaction
 from storage.outbox import OutboxItem, OutboxRepository, OutboxRow
 
@@ -241,42 +242,7 @@ class Outbox:
 # ---------------------------------------------------------------------------- pacing
 
 
-class _Bucket:
-    """Token bucket on the monotonic clock: `capacity` tokens, refilled at `rate` per second."""
-
-    __slots__ = ("capacity", "rate", "stamp", "tokens")
-
-    def __init__(self, rate: float, capacity: int, now: float) -> None:
-        self.rate = rate
-        self.capacity = float(max(1, capacity))
-        self.tokens = self.capacity
-        self.stamp = now
-
-    def wait(self, now: float) -> float:
-        if now > self.stamp:
-            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-            self.stamp = now
-        return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
-
-    def take(self) -> None:
-        self.tokens -= 1.0
-
-    def hold(self, now: float) -> None:
-        """No refill up to `now` (used when a request's answer comes back, see CHAT_MARGIN)."""
-        self.stamp = max(self.stamp, now)
-
-    def idle(self, now: float) -> bool:
-        return self.wait(now) == 0.0 and self.tokens >= self.capacity
-
-
-# Telegram counts a request when it arrives, somewhere between our sending it and its answer.
-# A chat has one request in flight at a time, and its bucket earns nothing while it is in flight,
-# so we never believe in a token Telegram has not yet refilled; waits get a small margin on top.
-# The global bucket cannot do that (many requests are in flight), so its burst is kept well
-# under Telegram's (~30): the unused tokens absorb requests that arrive bunched together.
-CHAT_MARGIN = 0.05
 MAX_BACKOFF = 300.0
-MAX_CHAT_BUCKETS = 10_000
 
 OnSent = Callable[[Transaction, OutboxRow, str], Awaitable[None]]
 OnBlocked = Callable[[str, str], Awaitable[None]]  # (channel, chat id)
@@ -303,12 +269,12 @@ class OutboxSender:
         clock: Clock,
         *,
         decode: Decode = plain_decode,
-        global_rate: float = 29.0,
+        global_rate: float = 30.0,  # Telegram's 30 a second, evenly spaced
+        global_limit: int | None = None,  # at most this many in any second (the rate, rounded up)
         per_chat_rate: float = 1.0,
-        per_chat_burst: int = 3,
+        per_chat_burst: int = 1,  # one a second in any window of a second, from the last answer
         group_per_minute: float = 17,  # with a burst of 3: at most 20 in any minute, Telegram's
         group_burst: int = 3,  # limit, and a report with two files reaches the office at once
-        global_burst: int | None = None,
         concurrency: int = 16,
         max_attempts: int = 8,
         batch_size: int = 200,
@@ -324,9 +290,15 @@ class OutboxSender:
         self.db, self.repo, self.transport, self.clock = db, repo, transport, clock
         self.decode = decode
         self.global_rate = global_rate
-        self.global_burst = global_burst or max(1, int(global_rate / 3))
-        self.per_chat_rate, self.per_chat_burst = per_chat_rate, per_chat_burst
-        self.group_rate, self.group_burst = group_per_minute / 60.0, group_burst
+        self.pacer = Pacer(
+            global_rate=global_rate,
+            per_chat_rate=per_chat_rate,
+            per_chat_burst=per_chat_burst,
+            group_per_minute=group_per_minute,
+            group_burst=group_burst,
+            global_limit=global_limit,
+            is_group=is_group,
+        )
         self.concurrency = max(1, concurrency)
         self.max_attempts = max(1, max_attempts)
         self.poll_interval = poll_interval
@@ -341,8 +313,6 @@ class OutboxSender:
         paced = int(global_rate * 2) if global_rate > 0 else batch_size
         self.batch_size = max(1, min(batch_size, max(paced, 2 * self.concurrency)))
 
-        self._global: _Bucket | None = None
-        self._chats: dict[str, _Bucket] = {}
         self._ready: list[tuple[int, int, OutboxRow]] = []  # (-priority, id, row)
         self._deferred: list[tuple[float, int, int, OutboxRow]] = []  # (when, -priority, id, row)
         self._parked: dict[str, list[OutboxRow]] = {}  # rows whose chat has one in flight
@@ -366,6 +336,7 @@ class OutboxSender:
             "failed": 0,
             "blocked": 0,
             "rate_limited": 0,
+            "slowed_down": 0,
             "waiting": 0,
             "needs_administrator": 0,
         }
@@ -457,7 +428,7 @@ class OutboxSender:
             if self._in_flight >= self.concurrency:
                 await self._wait(self.poll_interval)
                 continue
-            hold = max(self._paused_until - now, self._global_wait(now))
+            hold = max(self._paused_until - now, self.pacer.global_wait(now))
             if hold > 0:
                 await self._wait(hold)
                 continue
@@ -468,15 +439,11 @@ class OutboxSender:
         if chat in self._busy:  # one message per chat at a time keeps a chat's order
             self._parked.setdefault(chat, []).append(row)
             return
-        bucket = self._chat_bucket(chat, now)
-        wait = bucket.wait(now) if bucket is not None else 0.0
+        wait = self.pacer.chat_wait(chat, now)
         if wait > 0:
-            heapq.heappush(self._deferred, (now + wait + CHAT_MARGIN, -row.priority, row.id, row))
+            heapq.heappush(self._deferred, (now + wait, -row.priority, row.id, row))
             return
-        if bucket is not None:
-            bucket.take()
-        if self._global is not None:
-            self._global.take()
+        self.pacer.take(chat, now)
         self._busy.add(chat)
         self._buffered -= 1
         self._in_flight += 1
@@ -525,29 +492,6 @@ class OutboxSender:
 
     # --------------------------------------------------------------------------- pacing
 
-    def _global_wait(self, now: float) -> float:
-        if self.global_rate <= 0:
-            return 0.0
-        if self._global is None:
-            self._global = _Bucket(self.global_rate, self.global_burst, now)
-        return self._global.wait(now)
-
-    def _chat_bucket(self, chat: str, now: float) -> _Bucket | None:
-        bucket = self._chats.get(chat)
-        if bucket is not None:
-            return bucket
-        group = self.is_group(chat)
-        rate = self.group_rate if group else self.per_chat_rate
-        if rate <= 0:
-            return None
-        if len(self._chats) >= MAX_CHAT_BUCKETS:
-            self._chats = {
-                c: b for c, b in self._chats.items() if c in self._busy or not b.idle(now)
-            }
-        burst = self.group_burst if group else self.per_chat_burst
-        bucket = self._chats[chat] = _Bucket(rate, burst, now)
-        return bucket
-
     def _release_deferred(self, now: float) -> None:
         while self._deferred and self._deferred[0][0] <= now:
             _, priority, id_, row = heapq.heappop(self._deferred)
@@ -569,9 +513,7 @@ class OutboxSender:
         finally:
             self._in_flight -= 1
             self._busy.discard(row.chat_id)
-            bucket = self._chats.get(row.chat_id)
-            if bucket is not None:
-                bucket.hold(self._mono())
+            self.pacer.answered(row.chat_id, self._mono())
             self._unpark(row.chat_id)
             self._wake.set()
         try:
@@ -592,7 +534,11 @@ class OutboxSender:
         try:
             return await self.transport.deliver(row.chat_id, message)
         except RetryLater as exc:
+            # Telegram's 429 is bot-wide: wait as told, then go on slower (never a burst)
             self._pause(exc.seconds)
+            if self.pacer.slow_down(self._mono()):
+                self.stats["slowed_down"] += 1
+                log.warning("outbox: 429 despite pacing; rate now %.1f/s", self.pacer.rate)
             return exc
         except DeliveryError as exc:
             return exc

@@ -36,11 +36,16 @@ from storage.db import Database, Transaction
 from storage.outbox import OutboxRepository
 from storage.people import PeopleRepository
 from storage.units import UnitRepository
+from storage.zalo import InteractionRepository
 
 if TYPE_CHECKING:
     from bot.chat.router import ChatRouter
 
 log = logging.getLogger(__name__)
+
+
+TIP_LINKED_DIALOGS = frozenset({"receipt", "lookup_passphrase", "followup_tip"})
+"""Dialogs whose state would tie a chat to an anonymous tip: held in memory only (F6)."""
 
 
 @dataclass
@@ -169,6 +174,9 @@ class Services:
         ) -> Finish:
             await reports.forget_sender(tx, chat)
             await reminders.repo.forget_chat(tx, chat.channel, chat.chat_id)
+            # nothing queued reaches them any more, and no outbox row keeps their id (F8)
+            await outbox_repo.forget_chat(tx, chat.channel, chat.chat_id)
+            await InteractionRepository(db).forget(tx, chat.channel, chat.chat_id)
             # that a deletion happened, never whose: the log must not undo the deletion
             await audit_log.record(tx, at=clock.now(), actor="person", action="data_deleted")
             return await people.finish_deletion(tx, chat, answers, context)
@@ -207,6 +215,7 @@ class Services:
             pseudonym=cipher.pseudonym,
             former_pseudonyms=cipher.former_pseudonyms,
             after_commit=notify,
+            in_memory=TIP_LINKED_DIALOGS,
             common_context={"retention": retention_words(settings.retention_days)},
             files=files,
         )

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot.dialogs.conversation import DIALOG_EXPIRY
 from bot.kernel.clock import Clock
 from bot.kernel.crypto import Cipher
 from bot.kernel.files import FileStore
 from storage.audit import AuditLog
 from storage.db import Database
+from storage.dialog_states import DialogStateRepository
 from storage.retention import RetentionRepository
 
 BATCH = 500
@@ -40,8 +42,16 @@ class RetentionService:
         """Reports closed before this lose their content; None when kept forever (0 days)."""
         return self.clock.now() - timedelta(days=self.days) if self.days > 0 else None
 
+    async def expire_dialogs(self) -> int:
+        """Open dialogs untouched for a day are dropped, so that no row filed under a chat's
+        pseudonym (an abandoned tip, a receipt step) outlives its need (F6)."""
+        async with self.db.transaction() as tx:
+            return await DialogStateRepository(self.db).expire(tx, self.clock.now() - DIALOG_EXPIRY)
+
     async def purge(self, actor: str = "system") -> int:
-        """Erase what is due, in batches; returns how many reports lost their content."""
+        """Erase what is due, in batches; returns how many reports lost their content. Stale
+        open dialogs are dropped on the way."""
+        await self.expire_dialogs()
         cutoff = self.cutoff()
         if cutoff is None:
             return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import html
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from bot.chat.buttons import ButtonFamily
+from bot.chat.markup import share, shorten, text_limit, utf16_length, visible_length
 from bot.chat.ref import ChatRef, Staff
 from bot.chat.reply import Button, Reply, laid_out
 from bot.dialogs.engine import stored_ref
@@ -29,7 +32,6 @@ OFFICE_REPORT = ButtonFamily("r", int, str, purpose="a status action on a report
 BUTTON_PREFIX = OFFICE_REPORT.prefix
 OFFICE_PRIORITY = PRIORITY_INTERACTIVE
 REPORTER_PRIORITY = PRIORITY_INTERACTIVE
-WHAT_BUDGET = 2500  # the group message must stay under Telegram's 4,096 characters
 
 
 def office_button(report_id: int, action: str) -> str:
@@ -79,6 +81,7 @@ class OfficeDesk:
         self.reannounce_after = reannounce_after
         self.urgent_reannounce_after = urgent_reannounce_after
         self.notify = notify
+        self.prompts = asyncio.Lock()  # a quick reply waits until its prompt is remembered
 
     # ------------------------------------------------------------------------------- views
 
@@ -86,8 +89,12 @@ class OfficeDesk:
         category = self.content.categories.get(code)
         return category.label if category else code
 
-    def view(self, report: ReportRow, body: dict[str, Any], file_count: int) -> Reply:
-        """The office group's message for a report: its facts, its status, its buttons."""
+    def view(
+        self, report: ReportRow, body: dict[str, Any], file_count: int, lead: str | None = None
+    ) -> Reply:
+        """The office group's message for a report: its facts, its status, its buttons, after
+        `lead` if given. Whatever the person typed, the whole message fits its channel's limit:
+        the longest fields are cut to share the room (F4); the full text stays in the database."""
         t = self.texts
         none = t.raw("office.none")
         location = body.get("location")
@@ -95,25 +102,35 @@ class OfficeDesk:
             sender = t.raw("office.contact", name=body["contact_name"], phone=body["contact_phone"])
         else:
             sender = t.raw("office.anonymous" if report.anonymous else "office.no_contact")
-        what = body["what"]
-        if len(what) > WHAT_BUDGET:
-            what = what[: WHAT_BUDGET - 1] + "…"
-        text = t.get(
-            "office.report",
-            icon="🕶" if report.anonymous else "📝",
-            kind=t.raw("office.kind_tip" if report.anonymous else "office.kind_report"),
-            code=report.code,
-            category=self.category_label(report.category),
-            status=t.raw(f"status.{report.status}"),
-            created=format_local(report.created_at, self.clock.tz),
-            occurred=_date_text(body.get("occurred_on")) or none,
-            where=body.get("where") or none,
-            location=t.raw("office.location", **location) if location else "",
-            what=what,
-            people=body.get("people") or none,
-            sender=sender,
-            files=str(file_count),
-        )
+        fields = {
+            "what": str(body.get("what") or ""),
+            "where": str(body.get("where") or none),
+            "people": str(body.get("people") or none),
+            "sender": sender,
+        }
+
+        def render(values: dict[str, str]) -> str:
+            text = t.get(
+                "office.report",
+                icon="🕶" if report.anonymous else "📝",
+                kind=t.raw("office.kind_tip" if report.anonymous else "office.kind_report"),
+                code=report.code,
+                category=self.category_label(report.category),
+                status=t.raw(f"status.{report.status}"),
+                created=format_local(report.created_at, self.clock.tz),
+                occurred=_date_text(body.get("occurred_on")) or none,
+                location=t.raw("office.location", **location) if location else "",
+                files=str(file_count),
+                **values,
+            )
+            return f"{lead}\n\n{text}" if lead else text
+
+        text = render(fields)
+        limit = text_limit(self.office_chat.channel if self.office_chat else None)
+        if visible_length(text) > limit:
+            room = limit - visible_length(render(dict.fromkeys(fields, ""))) - len(fields)
+            granted = share({name: utf16_length(value) for name, value in fields.items()}, room)
+            text = render({name: shorten(value, granted[name]) for name, value in fields.items()})
         return Reply(text, self._buttons(report.id))
 
     def _buttons(self, report_id: int) -> list[Button]:
@@ -143,11 +160,8 @@ class OfficeDesk:
         if self.office_chat is None:
             log.warning("report %s not announced: ANTQ_OFFICE_CHAT_ID is not set", report.id)
             return
-        view = self.view(report, body, len(files))
-        text = f"{lead}\n\n{view.text}" if lead else view.text
-        await self._enqueue(
-            tx, "office_report", OutgoingMessage.from_reply(Reply(text, view.buttons)), report.id
-        )
+        view = self.view(report, body, len(files), lead)
+        await self._enqueue(tx, "office_report", OutgoingMessage.from_reply(view), report.id)
         await self.announce_files(tx, report, files)
 
     async def announce_files(
@@ -196,6 +210,29 @@ class OfficeDesk:
             priority=REPORTER_PRIORITY,
         )
         return True
+
+    async def forget_contact(
+        self, tx: Transaction, report: ReportRow, body: dict[str, Any]
+    ) -> None:
+        """/xoadulieu: the copies of the report's office message (delivered, or still queued)
+        lose the sender's name and phone, as the report itself does (F8)."""
+        name, phone = body.get("contact_name"), body.get("contact_phone")
+        if not name:
+            return
+        t = self.texts
+        shown = html.escape(t.raw("office.contact", name=name, phone=phone), quote=False)
+        instead = html.escape(t.raw("office.no_contact"), quote=False)
+        repo = self.outbox.repo
+        for row in await repo.by_ref_in(tx, f"report:{report.id}", "office_report"):
+            if not row.payload:
+                continue
+            message = OutgoingMessage.from_payload(self.cipher.decrypt(row.payload))
+            text = message.text.replace(shown, instead)
+            if html.escape(str(name), quote=False) in text or (phone and str(phone) in text):
+                await repo.set_payload(tx, row.id, "")  # cut or changed: blanked instead
+                continue
+            changed = message.model_copy(update={"text": text})
+            await repo.set_payload(tx, row.id, self.outbox.encode(changed))
 
     async def remember_message(self, tx: Transaction, ref: str | None, message_id: str) -> None:
         """After the group message is sent: keep its id (hook of the outbox)."""
@@ -281,6 +318,19 @@ class OfficeDesk:
             self.texts.get("office.done", status=status),
             await self.current_view(updated),
         )
+
+    async def remember_reply_prompt(self, chat: ChatRef, message_id: str, report_id: int) -> None:
+        """After the "Nhập nội dung trả lời" prompt is posted: only a reply to it is an answer."""
+        await self.reports.remember_reply_prompt(
+            chat.channel, chat.chat_id, message_id, report_id, self.clock.now()
+        )
+
+    async def reply_prompt_of(self, chat: ChatRef, message_id: str) -> ReportRow | None:
+        """The report whose reply prompt is this message; None for any other message (the
+        report's own message, a re-announcement, an addition, a head's question): those are
+        the office's own talk and never reach a sender, whatever code they show (F2)."""
+        report_id = await self.reports.by_reply_prompt(chat.channel, chat.chat_id, message_id)
+        return await self.reports.get(report_id) if report_id is not None else None
 
     async def _current(self, tx: Transaction, report_id: int, expected: int | None) -> bool:
         return expected is None or await self.reports.version_in(tx, report_id) == expected

@@ -131,7 +131,14 @@ class OutreachService:
             self._rendered[reference] = cached
         return cached
 
-    def message(self, item: OutreachItem, version: str, unit_kind: str | None = None) -> Reply:
+    def message(
+        self,
+        item: OutreachItem,
+        version: str,
+        unit_kind: str | None = None,
+        *,
+        quiz_follows: bool = False,
+    ) -> Reply:
         """The week's item as one role reads it; unit heads also get the confirmation button.
 
         Staff of a known unit get the note for young pupils only if the unit is of a primary kind;
@@ -144,7 +151,8 @@ class OutreachService:
             )
         if version == "parents":
             return Reply(t.raw("outreach.parents", title=html.escape(item.title), body=item.parent))
-        hint = t.raw("outreach.quiz_hint") if item.quiz else ""
+        # the pushed item says where the quiz is; /tuannay shows it right below instead
+        hint = t.raw("outreach.quiz_hint") if item.quiz and not quiz_follows else ""
         text = t.raw(
             "outreach.staff",
             date=format_date(item.week_start),
@@ -190,8 +198,9 @@ class OutreachService:
         person = await self.people.get(chat.channel, chat.chat_id)
         version = VERSION_OF_ROLE[person.role] if person else "parents"
         unit = await self.units.get(person.unit_code) if person and person.unit_code else None
-        replies = [self.message(item, version, unit.kind if unit else None)]
         quiz = None if item.holiday else self.quiz(item)
+        follows = quiz is not None and version != "parents"
+        replies = [self.message(item, version, unit.kind if unit else None, quiz_follows=follows)]
         if quiz and version != "parents":
             replies.append(quiz)
         if person is None:
@@ -254,6 +263,9 @@ class OutreachService:
             )
         if not registered:
             return Reply(self.texts.get("outreach.need_start"))
-        return Reply(
-            self.texts.get("outreach.subscribed" if subscribed else "outreach.unsubscribed")
-        )
+        if not subscribed:
+            return Reply(self.texts.get("outreach.unsubscribed"))
+        person = await self.people.get(chat.channel, chat.chat_id)
+        version = VERSION_OF_ROLE.get(person.role, "parents") if person else "parents"
+        key = "outreach.subscribed_parents" if version == "parents" else "outreach.subscribed_staff"
+        return Reply(self.texts.get(key))  # the reader's own schedule, not everyone's

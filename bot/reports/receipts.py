@@ -26,6 +26,9 @@ WORDS_FILE = CONTENT_DIR / "data" / "passphrase_words.txt"
 PASSPHRASE_WORDS = 5
 MIN_ENTROPY_BITS = 40
 WORD_PATTERN = re.compile(r"[a-z]{1,8}")
+# Syllables that, unaccented, let two words of a passphrase read as an insult ("me-thang")
+# or are rude on their own: never in the list a tipster has to write down and type.
+UNFIT_WORDS = frozenset({"me", "thang", "dit", "lon", "cac", "buoi", "deo", "dech", "cut", "du"})
 
 SCRYPT_N = 2**14  # 16 MiB of memory and about 50 ms per hash
 SCRYPT_R = 8
@@ -67,6 +70,9 @@ def load_words(path: Path = WORDS_FILE) -> tuple[str, ...]:
     bad = [word for word in words if not WORD_PATTERN.fullmatch(word)]
     if bad:
         raise ContentError(f"{path.name}: only a-z syllables without diacritics: {bad[:5]}")
+    unfit = sorted(set(words) & UNFIT_WORDS)
+    if unfit:
+        raise ContentError(f"{path.name}: syllables that can read as an insult: {unfit}")
     twice = sorted(word for word, count in Counter(words).items() if count > 1)
     if twice:
         raise ContentError(f"{path.name}: listed twice: {twice[:5]}")

@@ -301,6 +301,7 @@ class ReportService:
         """Reports made under this person's name lose their link to the chat and their contact."""
         for report in await self.reports.by_sender_in(tx, chat.channel, chat.chat_id):
             body = self.cipher.decrypt_json(report.body)
+            await self.desk.forget_contact(tx, report, body)
             body.update(contact_name=None, contact_phone=None)
             await self.reports.detach_sender(tx, report.id, self.cipher.encrypt_json(body))
 
@@ -332,7 +333,12 @@ class ReportService:
         self.all_lookup_failures.record_failure("all")
         if not self.all_lookup_failures.allowed("all"):
             self._alert_many_failures()
-        return Finish([Reply(self.texts.get("lookup.not_found"))])
+        not_found = [Reply(self.texts.get("lookup.not_found"))]
+        if self._lookup_locked(chat, code) is not None:
+            return Finish(not_found)
+        if code is not None:  # a wrong passphrase: asked again, the code kept (in memory)
+            return Finish(not_found, next_dialog="lookup_passphrase", next_context={"code": code})
+        return Finish(not_found, next_dialog="lookup")  # asked again, no new /tracuu needed
 
     def _alert_many_failures(self) -> None:
         """Many wrong codes from many chats: someone may be guessing. Said once per window."""

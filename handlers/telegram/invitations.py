@@ -42,6 +42,16 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     action, value = parsed
     invitations = services.invitations
+    if action == "p":  # another page of the units matching a search
+        page = await invitations.page(value)
+        if page is None:
+            await query.answer(texts.get("invite.unknown"))
+            return
+        await query.answer()
+        await message.edit_text(
+            fit(page.text), parse_mode=ParseMode.HTML, reply_markup=keyboard(page)
+        )
+        return
     if action == "n":
         reply = await invitations.issue_one(
             value, staff_of(query.from_user), start_links(context.bot.username)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import re
-
-from telegram import ForceReply, Update
+from telegram import ForceReply, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
+from bot.chat.ref import ChatRef
 from bot.chat.reply import Reply
 from bot.office.review import REPLY_ACTION, parse_office_button
 from handlers.telegram import announcements, deadlines
 from handlers.telegram.context import (
+    CHANNEL,
     is_office_chat,
     office_button,
     pressed_message,
@@ -19,9 +19,26 @@ from handlers.telegram.context import (
     staff_of,
 )
 from handlers.telegram.render import fit, keyboard, send
+from storage.reports import ReportRow
 
-CODE_IN_PROMPT = re.compile(r"\b([0-9A-Z]{4}-[0-9A-Z]{4})\b")
 MAX_REPLY = 3500
+
+
+async def _post_reply_prompt(
+    context: ContextTypes.DEFAULT_TYPE, chat_id: int, report: ReportRow, reply_to: int | None
+) -> None:
+    """The "Nhập nội dung trả lời" prompt, remembered by its message id: only a reply to it
+    reaches the sender (F2). A quick reply waits until the prompt is remembered."""
+    desk = services_of(context).desk
+    async with desk.prompts:
+        posted = await context.bot.send_message(
+            chat_id,
+            desk.reply_prompt(report),
+            parse_mode=ParseMode.HTML,
+            reply_markup=ForceReply(selective=True),
+            reply_to_message_id=reply_to,
+        )
+        await desk.remember_reply_prompt(chat_ref(chat_id), str(posted.message_id), report.id)
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -44,13 +61,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await query.answer(texts.get("office.unknown"))
             return
         await query.answer()
-        await context.bot.send_message(
-            message.chat.id,
-            desk.reply_prompt(report),
-            parse_mode=ParseMode.HTML,
-            reply_markup=ForceReply(selective=True),
-            reply_to_message_id=message.message_id,
-        )
+        await _post_reply_prompt(context, message.chat.id, report, message.message_id)
         return
     result = await desk.act(report_id, action, staff_of(query.from_user))
     await query.answer(result.notice)
@@ -76,23 +87,39 @@ async def on_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         else:
             await send(context, message.chat_id, [Reply(texts.get("office.not_allowed"))])
         return
-    is_announcement = services.announcements.is_prompt(prompt.text)
-    match = CODE_IN_PROMPT.search(prompt.text or "")
-    if match is None and not is_announcement:
+    if services.announcements.is_prompt(prompt.text):
+        if services.settings.is_office_admin(message.from_user.id if message.from_user else None):
+            await announcements.draft(message, context)
+        else:
+            await send(context, message.chat_id, [Reply(texts.get("office.not_allowed"))])
         return
+    desk = services.desk
+    async with desk.prompts:  # by the prompt's stored id, never by a code in a message's text
+        report = await desk.reply_prompt_of(chat_ref(message.chat_id), str(prompt.message_id))
+    if report is None:
+        return  # the group's own talk: a reply to a report's message, a reminder, an addition
     if not services.settings.is_office_admin(message.from_user.id if message.from_user else None):
         await send(context, message.chat_id, [Reply(texts.get("office.not_allowed"))])
         return
-    if is_announcement or match is None:
-        await announcements.draft(message, context)
-        return
+    await _answer(message, context, report)
+
+
+async def _answer(message: Message, context: ContextTypes.DEFAULT_TYPE, report: ReportRow) -> None:
+    services = services_of(context)
+    texts = services.content.texts
     text = (message.text or "").strip()
+    problem = None
     if not text:
-        await send(context, message.chat_id, [Reply(texts.get("office.reply_empty"))])
+        problem = texts.get("office.reply_empty")
+    elif len(text) > MAX_REPLY:
+        problem = texts.get("office.reply_too_long", length=len(text), max=MAX_REPLY)
+    if problem is not None:  # asked again, so that a reply to this answer is taken (D8)
+        await send(context, message.chat_id, [Reply(problem)])
+        await _post_reply_prompt(context, message.chat_id, report, message.message_id)
         return
-    if len(text) > MAX_REPLY:
-        reply = texts.get("office.reply_too_long", length=len(text), max=MAX_REPLY)
-        await send(context, message.chat_id, [Reply(reply)])
-        return
-    confirmation = await services.desk.reply(match.group(1), staff_of(message.from_user), text)
-    await send(context, message.chat_id, [Reply(confirmation)])
+    result = await services.desk.reply_as(report.id, staff_of(message.from_user).actor, text)
+    await send(context, message.chat_id, [Reply(result.notice)])
+
+
+def chat_ref(chat_id: int) -> ChatRef:
+    return ChatRef(CHANNEL, str(chat_id))

@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from telegram import Bot, InlineKeyboardMarkup, InputFile, Message
-from telegram.constants import ParseMode
+from telegram.constants import MessageLimit, ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -33,7 +33,7 @@ from bot.kernel.outbox import (
 )
 from handlers.telegram.aiohttp_request import AiohttpRequest
 from handlers.telegram.files import TelegramFiles
-from handlers.telegram.render import keyboard_of
+from handlers.telegram.render import fit, keyboard_of
 
 # A 400 that means the recipient is gone for good, like a 403.
 _GONE = ("chat not found", "user is deactivated", "bot was blocked", "peer_id_invalid")
@@ -134,7 +134,7 @@ class TelegramTransport:
                 return await send_file(
                     chat_id,
                     media,
-                    caption=caption,
+                    caption=fit(caption, MessageLimit.CAPTION_LENGTH) if caption else None,
                     parse_mode=ParseMode.HTML,
                     reply_markup=markup,
                     disable_notification=message.disable_notification,
@@ -147,7 +147,7 @@ class TelegramTransport:
         else:
             sent = await self.bot.send_message(
                 chat_id,
-                message.text,
+                fit(message.text or ""),  # a last guard: cut rather than lose a message (F4)
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
                 disable_notification=message.disable_notification,

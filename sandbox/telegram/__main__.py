@@ -1,14 +1,17 @@
-"""Run the sandbox standalone: `python -m sandbox.telegram --port 8081 [--no-limits] ...`."""
+"""Run the sandbox standalone: `python -m sandbox.telegram --port 8081 [--no-limits] ...`.
+
+`--algorithm window` makes the flood limits a strict sliding window (no more than N calls in any
+second: 30 overall, 1 per private chat; 20 a minute per group) instead of token buckets.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
-import signal
 from collections.abc import Sequence
 
-from sandbox.telegram.limits import LimitsConfig
+from sandbox.telegram.limits import ALGORITHMS, LimitsConfig
 from sandbox.telegram.server import SandboxServer
 
 
@@ -19,6 +22,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--bot-username", default="antq_sandbox_bot")
     parser.add_argument("--no-limits", action="store_true", help="switch flood limits off")
     parser.add_argument("--no-privacy", action="store_true", help="bot sees all group messages")
+    parser.add_argument(
+        "--algorithm",
+        choices=ALGORITHMS,
+        default=LimitsConfig().algorithm,
+        help="flood control: token buckets (bucket) or a strict sliding window (window)",
+    )
     defaults = LimitsConfig()
     for name in (
         "global_rate",
@@ -55,16 +64,7 @@ async def serve(args: argparse.Namespace) -> None:
         args.bot_username,
         group_privacy=not args.no_privacy,
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await server.start()
-    print(f"sandbox listening on {server.url}", flush=True)
-    try:
-        await stop.wait()
-    finally:
-        await server.stop()
+    await server.serve_until_signalled("sandbox")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -283,6 +283,10 @@ class SandboxClient:
     async def set_limits(self, **changes: Any) -> JSON:
         return _dict(await self.request("POST", "/sandbox/limits", json=changes))
 
+    async def sends(self) -> JSON:
+        """Accepted flood-limited calls: {"times": [clock seconds], "chats": [chat id]}."""
+        return _dict(await self.request("GET", "/sandbox/sends"))
+
     async def reset(self, limits: JSON | None = None) -> None:
         await self.request("POST", "/sandbox/reset", json={"limits": limits} if limits else {})
 

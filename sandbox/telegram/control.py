@@ -6,11 +6,11 @@ import asyncio
 import base64
 import binascii
 import json
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from sandbox.control_api import ControlError, Route, guarded, json_body, json_response
 from sandbox.telegram.media import new_media, png_bytes
 from sandbox.telegram.models import FAULT_KINDS, JSON, ChatRecord, Fault, UserRecord
 from sandbox.telegram.people import ActionError, find_button, set_blocked, user_post, user_press
@@ -19,43 +19,11 @@ if TYPE_CHECKING:
     from sandbox.telegram.server import SandboxServer
 
 MAX_WAIT = 60.0
-Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class ControlError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-def _json(payload: Any, status: int = 200) -> web.Response:
-    body = json.dumps(payload, ensure_ascii=False).encode()
-    return web.Response(body=body, status=status, content_type="application/json")
-
-
-def _guard(handler: Route) -> Route:
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except ControlError as exc:
-            return _json({"ok": False, "error": exc.message}, exc.status)
-        except (ActionError, ValueError, TypeError, KeyError) as exc:
-            return _json({"ok": False, "error": str(exc)}, 400)
-
-    return wrapped
-
-
-async def _body(request: web.Request) -> JSON:
-    if not request.can_read_body:
-        return {}
-    try:
-        data = json.loads(await request.read() or b"{}")
-    except ValueError:
-        raise ControlError(400, "body must be JSON") from None
-    if not isinstance(data, dict):
-        raise ControlError(400, "body must be a JSON object")
-    return data
+_guard = guarded(ActionError)
+_json = json_response
+_body = json_body
 
 
 def _int(value: Any, name: str) -> int:
@@ -339,6 +307,11 @@ class ControlApi:
         self.server.set_limits(self.server.limits.updated(body))
         return _json(self.server.limits.to_dict())
 
+    async def sends(self, request: web.Request) -> web.Response:
+        """The flood-limited calls the server accepted: clock time and chat id of each."""
+        log = list(self.server.limiter.sent)
+        return _json({"times": [t for t, _ in log], "chats": [c for _, c in log]})
+
     async def stats(self, request: web.Request) -> web.Response:
         state = self.state
         stats = state.stats
@@ -412,6 +385,7 @@ def add_control_routes(app: web.Application, server: SandboxServer) -> None:
         ("DELETE", "/sandbox/faults", api.clear_faults),
         ("GET", "/sandbox/limits", api.get_limits),
         ("POST", "/sandbox/limits", api.set_limits),
+        ("GET", "/sandbox/sends", api.sends),
         ("GET", "/sandbox/stats", api.stats),
         ("DELETE", "/sandbox/stats", api.clear_stats),
         ("GET", "/sandbox/stats/deliveries", api.deliveries),

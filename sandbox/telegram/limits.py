@@ -1,14 +1,28 @@
-"""Token-bucket flood limits (global, per private chat, per group) with an injectable clock."""
+"""Flood limits (global, per private chat, per group) with an injectable clock.
+
+Two algorithms, because Telegram does not document its own and a bot must do well under both:
+
+* ``bucket`` (the default): a token bucket per limit, refilled at the rate, with a burst;
+* ``window``: a strict sliding window, no more than N accepted calls in any window of its
+  length (global ``global_rate`` a second, a private chat ``chat_rate`` a second, a group
+  ``group_per_minute`` a minute); the bursts do not apply.
+
+A refused call answers 429 with ``retry_after`` (whole seconds, >= 1), like Telegram.
+"""
 
 from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 Clock = Callable[[], float]
+
+ALGORITHMS = ("bucket", "window")
+SEND_LOG_SIZE = 200_000  # accepted calls remembered (time, chat) for tests and benchmarks
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +38,11 @@ class LimitsConfig:
     group_burst: int = 20
     max_text_length: int = 4096
     max_caption_length: int = 1024
+    algorithm: str = "bucket"  # "bucket" or "window" (strict sliding window)
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm must be one of {', '.join(ALGORITHMS)}")
 
     @classmethod
     def disabled(cls) -> LimitsConfig:
@@ -43,6 +62,10 @@ class LimitsConfig:
             if kind == "bool":
                 if not isinstance(value, bool):
                     raise ValueError(f"{key} must be a boolean")
+                changes[key] = value
+            elif kind == "str":
+                if value not in ALGORITHMS:
+                    raise ValueError(f"{key} must be one of {', '.join(ALGORITHMS)}")
                 changes[key] = value
             elif isinstance(value, bool) or not isinstance(value, int | float):
                 raise ValueError(f"{key} must be a number")
@@ -78,15 +101,54 @@ class TokenBucket:
         self.tokens = min(self.capacity, self.tokens + 1.0)
 
 
+class SlidingWindow:
+    """At most `limit` accepted calls in any window of `seconds`; t counts in (t - s, t]."""
+
+    __slots__ = ("limit", "seconds", "stamps")
+
+    def __init__(self, limit: int, seconds: float) -> None:
+        self.limit = max(1, limit)
+        self.seconds = seconds
+        self.stamps: deque[float] = deque()
+
+    def wait_time(self, now: float) -> float:
+        """Seconds until a call would be accepted (0.0 when it would be accepted now)."""
+        stamps = self.stamps
+        while stamps and stamps[0] <= now - self.seconds:
+            stamps.popleft()
+        if len(stamps) < self.limit:
+            return 0.0
+        return stamps[len(stamps) - self.limit] + self.seconds - now
+
+    def take(self, now: float) -> None:
+        self.stamps.append(now)
+
+    def give_back(self) -> None:
+        if self.stamps:
+            self.stamps.pop()
+
+
+Limit = TokenBucket | SlidingWindow
+
+
 class RateLimiter:
-    """Applies LimitsConfig: a call must get a token from the global and the chat bucket."""
+    """Applies LimitsConfig: a call must pass the global and the chat limit.
+
+    Every accepted call is logged as (clock time, chat id) in `sent` (the last SEND_LOG_SIZE),
+    so tests and benchmarks can check what reached the server in any window.
+    """
 
     def __init__(self, config: LimitsConfig | None = None, clock: Clock = time.monotonic) -> None:
         self._clock = clock
         self._config = config or LimitsConfig()
-        self._global: TokenBucket | None = None
-        self._chats: dict[int, TokenBucket] = {}
+        self._global: Limit | None = None
+        self._chats: dict[int, Limit] = {}
+        self.sent: deque[tuple[float, int | None]] = deque(maxlen=SEND_LOG_SIZE)
         self.configure(self._config)
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
 
     @property
     def config(self) -> LimitsConfig:
@@ -96,25 +158,39 @@ class RateLimiter:
         """Install a new config and start every bucket full."""
         self._config = config
         self._chats.clear()
+        self.sent.clear()
         rate = config.global_rate
-        self._global = TokenBucket(rate, config.global_burst, self._clock()) if rate > 0 else None
+        if rate <= 0:
+            self._global = None
+        elif config.algorithm == "window":
+            self._global = SlidingWindow(_per_window(rate), 1.0)
+        else:
+            self._global = TokenBucket(rate, config.global_burst, self._clock())
 
     def reset(self) -> None:
         self.configure(self._config)
 
-    def _chat_bucket(self, chat_id: int, now: float) -> TokenBucket | None:
+    def _chat_bucket(self, chat_id: int, now: float) -> Limit | None:
         bucket = self._chats.get(chat_id)
         if bucket is not None:
             return bucket
         cfg = self._config
-        if chat_id < 0:
+        group = chat_id < 0
+        if group:
             rate, burst = cfg.group_per_minute / 60.0, cfg.group_burst
         else:
             rate, burst = cfg.chat_rate, cfg.chat_burst
         if rate <= 0:
             return None
-        bucket = self._chats[chat_id] = TokenBucket(rate, burst, now)
-        return bucket
+        limit: Limit
+        if cfg.algorithm == "window":
+            # a group's limit is per minute, a private chat's per second
+            span = 60.0 if group else 1.0
+            limit = SlidingWindow(_per_window(rate * span), span)
+        else:
+            limit = TokenBucket(rate, burst, now)
+        self._chats[chat_id] = limit
+        return limit
 
     def acquire(self, chat_id: int | None) -> int:
         """Take a token for a call to `chat_id`; return 0 on success, else retry_after (>= 1)."""
@@ -129,10 +205,12 @@ class RateLimiter:
             wait = max(wait, chat.wait_time(now))
         if wait > 0.0:
             return max(1, math.ceil(wait - 1e-9))
-        if self._global is not None:
-            self._global.take()
-        if chat is not None:
-            chat.take()
+        for limit in (self._global, chat):
+            if isinstance(limit, SlidingWindow):
+                limit.take(now)
+            elif limit is not None:
+                limit.take()
+        self.sent.append((now, chat_id))
         return 0
 
     def release(self, chat_id: int | None) -> None:
@@ -144,3 +222,20 @@ class RateLimiter:
         bucket = self._chats.get(chat_id) if chat_id is not None else None
         if bucket is not None:
             bucket.give_back()
+        if self.sent and self.sent[-1][1] == chat_id:
+            self.sent.pop()
+
+
+def _per_window(count: float) -> int:
+    """A window's whole number of calls (30.0 a second -> 30; at least 1)."""
+    return max(1, math.floor(count + 1e-9))
+
+
+def max_in_window(times: list[float], seconds: float = 1.0) -> int:
+    """The most calls in any window of `seconds` ((t - seconds, t]), `times` sorted."""
+    most, first = 0, 0
+    for last, stamp in enumerate(times):
+        while times[first] <= stamp - seconds:
+            first += 1
+        most = max(most, last - first + 1)
+    return most

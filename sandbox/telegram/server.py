@@ -6,11 +6,11 @@ import asyncio
 import json
 import re
 import time
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
+from sandbox.control_api import LoopbackServer
 from sandbox.telegram.botapi import METHODS, BotApi
 from sandbox.telegram.control import add_control_routes
 from sandbox.telegram.errors import (
@@ -77,7 +77,7 @@ def _chat_key(value: Any) -> int | None:
         return None
 
 
-class SandboxServer:
+class SandboxServer(LoopbackServer):
     """A fake Telegram Bot API server bound to loopback, running in the caller's event loop."""
 
     def __init__(
@@ -109,18 +109,6 @@ class SandboxServer:
 
     def set_limits(self, config: LimitsConfig) -> None:
         self.limiter.configure(config)
-
-    async def __aenter__(self) -> SandboxServer:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     async def start(self) -> None:
         """Bind and serve; with port 0 a free port is chosen and stored in `.port`."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 from collections.abc import Sequence
 
 from sandbox.zalo.config import ZaloSandboxConfig
@@ -31,16 +30,7 @@ async def serve(args: argparse.Namespace) -> None:
         rate_per_minute=args.rate_per_minute,
     )
     server = ZaloSandboxServer(args.host, args.port, config, SimClock(follow_real_time=True))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await server.start()
-    print(f"zalo sandbox listening on {server.url}", flush=True)
-    try:
-        await stop.wait()
-    finally:
-        await server.stop()
+    await server.serve_until_signalled("zalo sandbox")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import json
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from sandbox.control_api import ControlError, Route, guarded, json_body, json_response
 from sandbox.zalo.media import jpeg_with_gps, pdf_bytes
 from sandbox.zalo.models import JSON, Fault, Person, new_id
 from sandbox.zalo.webhook import attachment_message, text_message
@@ -19,43 +18,11 @@ if TYPE_CHECKING:
     from sandbox.zalo.server import ZaloSandboxServer
 
 MAX_WAIT = 60.0
-Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class ControlError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-def _json(payload: Any, status: int = 200) -> web.Response:
-    body = json.dumps(payload, ensure_ascii=False).encode()
-    return web.Response(body=body, status=status, content_type="application/json")
-
-
-def _guard(handler: Route) -> Route:
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except ControlError as exc:
-            return _json({"ok": False, "error": exc.message}, exc.status)
-        except (ValueError, TypeError, KeyError) as exc:
-            return _json({"ok": False, "error": str(exc)}, 400)
-
-    return wrapped
-
-
-async def _body(request: web.Request) -> JSON:
-    if not request.can_read_body:
-        return {}
-    try:
-        data = json.loads(await request.read() or b"{}")
-    except ValueError:
-        raise ControlError(400, "body must be JSON") from None
-    if not isinstance(data, dict):
-        raise ControlError(400, "body must be a JSON object")
-    return data
+_guard = guarded()
+_json = json_response
+_body = json_body
 
 
 def _bytes(body: JSON, default: bytes) -> bytes:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from types import TracebackType
 
 from aiohttp import web
 
+from sandbox.control_api import LoopbackServer
 from sandbox.zalo.config import ZaloSandboxConfig
 from sandbox.zalo.control import ControlApi
 from sandbox.zalo.models import SimClock
@@ -17,7 +17,7 @@ from sandbox.zalo.webhook import WebhookEmitter
 MAX_BODY = 8 * 1024 * 1024
 
 
-class ZaloSandboxServer:
+class ZaloSandboxServer(LoopbackServer):
     """A fake Zalo OA bound to loopback, running in the caller's event loop.
 
     One server stands for both `openapi.zalo.me` and `oauth.zaloapp.com`: point both base URLs at
@@ -48,18 +48,6 @@ class ZaloSandboxServer:
     async def sleep(self, seconds: float) -> None:
         """A slow answer (fault injection): the one place the fake really waits."""
         await asyncio.sleep(seconds)
-
-    async def __aenter__(self) -> ZaloSandboxServer:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     async def start(self) -> None:
         """Bind and serve; with port 0 a free port is chosen and stored in `.port`."""
