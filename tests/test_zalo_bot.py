@@ -347,6 +347,10 @@ async def test_delete_my_data_on_zalo(world: ZaloWorld) -> None:
     await lan.drain()
     assert world.services is not None
     assert await world.services.people.people.get("zalo", lan.user_id) is None
+    await world.idle()
+    database_bytes(world.services.db.path)  # the WAL folded in (its old frames go with it)
+    raw = world.services.db.path.read_bytes()
+    assert lan.user_id.encode() not in raw  # not even the last interaction of the deletion
 
 
 async def test_stickers_and_unknown_kinds_are_not_understood(world: ZaloWorld) -> None:

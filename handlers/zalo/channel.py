@@ -264,6 +264,10 @@ class ZaloChannel:
             replies += answer.replies
         after = await conversations.current(chat)
         anonymous = _anonymous(before) or _anonymous(after)
+        if before is not None and before.dialog == "delete_data" and after is None:
+            # the person's data was just deleted (their last interaction with it): keep no row
+            people = self.services.people.people
+            anonymous = anonymous or await people.get(chat.channel, chat.chat_id) is None
         assert self.transport is not None
         messages: list[ZaloMessage] = []
         if after is not None and _anonymous(after) and not _anonymous(before):
