@@ -1,13 +1,14 @@
 """The Zalo channel in the bot's process: webhook in, the core's answers out, the outbox's sender.
 
 Start/stop around the process; `mount(app)` puts `POST /zalo/webhook` (and Zalo's domain check
-file, if configured) on the process's one HTTP server. Each stored event is handled by the core
-(handlers/zalo/inbound.py until the core's router lands): text, verified button presses, images
-and files (downloaded bounded, images cleaned of metadata), locations; stickers and the rest are
-"not understood". Every input is an interaction (Zalo's windows) and wakes what waited for the
-person, except while a tip is open: a tip leaves no Zalo id anywhere, so nothing is recorded then.
-Answers go out at once, in order, via the OA's CS API; what could not be sent then is kept in the
-outbox (never for a tip). Nothing is ever sent to the OA itself; echoes and receipts are dropped.
+file, if configured) on the process's one HTTP server (the web application). Each stored event
+is answered by the core's ChatRouter: text (a typed-back button payload is opened by the core's
+seal), images and files (announced as Uploads, fetched bounded into the file store, cleaned),
+locations; stickers and the rest are "not understood". Every input is an interaction (Zalo's
+windows) and wakes what waited for the person, except while a tip is open: a tip leaves no Zalo
+id anywhere, so nothing is recorded then. Answers go out at once, in order, via the OA's CS API;
+what could not be sent then is kept in the outbox (never for a tip). Nothing is ever sent to the
+OA itself; echoes and receipts are dropped.
 """
 
 from __future__ import annotations
