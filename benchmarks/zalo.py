@@ -15,6 +15,7 @@ import asyncio
 import os
 import re
 import signal
+import sqlite3
 import sys
 import tempfile
 import time
@@ -203,8 +204,6 @@ async def run_zalo(args: argparse.Namespace, procs: Procs, tmp: Path) -> dict[st
             print_log_summary(bot)
             if args.show_log:
                 print(bot.stderr()[-4000:])
-    import sqlite3
-
     with sqlite3.connect(tmp / "zalo.db") as conn:
         pending = conn.execute(
             "SELECT count(*) FROM zalo_webhook_events WHERE processed_at IS NULL"
