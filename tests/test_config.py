@@ -176,3 +176,39 @@ def test_a_damaged_database_file_is_one_clear_line_and_exit_2(tmp_path):
     result = run_antq("units", "import", "units.csv", env=env, cwd=tmp_path)
     assert result.returncode == 2
     assert "Không mở được cơ sở dữ liệu" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_run_with_neither_channel_still_serves_the_web(tmp_path):
+    """No ANTQ_BOT_TOKEN, no ANTQ_ZALO_APP_ID: `antq run` serves the web pages until SIGTERM."""
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ANTQ_")}
+    env = {**clean, "ANTQ_HTTP_LISTEN": f"127.0.0.1:{port}"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        for _ in range(150):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/togiac", timeout=2) as r:
+                    assert r.status == 200
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("antq run did not serve the web pages")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 0
+    assert b"Traceback" not in stderr
