@@ -139,8 +139,19 @@ def _page(
         me=current,
         csrf=current.csrf if current else "",
         refused=s.refusals.total(),
+        channel_alerts=channel_alerts(s),
         **values,
     )
+
+
+def channel_alerts(s: WebState) -> list[str]:
+    """Channels whose sender stopped for want of an administrator (e.g. Zalo's dead refresh
+    token) since this process started: a banner on every console page until it is fixed."""
+    return [
+        channel
+        for channel, sender in s.services.senders.items()
+        if sender.stats.get("needs_administrator", 0)
+    ]
 
 
 # -------------------------------------------------------------------------------- login
