@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -63,3 +63,42 @@ class AuditLog:
 def _entry(row: Sequence[Any]) -> AuditEntry:
     id_, at, actor, action, subject, details = row
     return AuditEntry(int(id_), from_db(str(at)), actor, action, subject, details)
+
+
+class ActorNames:
+    """Who an actor of the log is, in words: a clerk's chat name, or a console account's name."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def remember(self, actor: str, name: str, now: datetime) -> None:
+        if not name.strip():
+            return
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO actor_names (actor, name, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (actor) DO UPDATE SET name = excluded.name, "
+                "updated_at = excluded.updated_at",
+                [actor, name.strip()[:100], to_db(now)],
+            )
+
+    async def names(self, actors: Iterable[str]) -> dict[str, str]:
+        """actor -> name, for those known (console accounts by their username)."""
+        wanted = sorted(set(actors))
+        if not wanted:
+            return {}
+        marks = ", ".join("?" * len(wanted))
+        found = {
+            str(actor): str(name)
+            for actor, name in await self.db.fetch_all(
+                f"SELECT actor, name FROM actor_names WHERE actor IN ({marks})", wanted
+            )
+        }
+        usernames = [a.removeprefix("staff:") for a in wanted if a.startswith("staff:")]
+        if usernames:
+            marks = ", ".join("?" * len(usernames))
+            for username, name in await self.db.fetch_all(
+                f"SELECT username, name FROM staff WHERE username IN ({marks})", usernames
+            ):
+                found.setdefault(f"staff:{username}", str(name))
+        return found

@@ -17,7 +17,7 @@ from tests.test_announcements import group_reply, people
 from tests.test_onboarding import finish_from_unit, start_until_unit
 from tests.test_reports import submit_report
 
-CLERK = Staff(actor=f"office:{CLERK_ID}")
+CLERK = Staff(actor=f"office:{CLERK_ID}", name="Trần Thị Hoa")
 
 
 @pytest.fixture
@@ -107,6 +107,7 @@ async def test_every_office_action_is_recorded_without_personal_content(
     shown = await group_reply(office, "Nhật ký")
     assert shown.text.index("Xóa dữ liệu") < shown.text.index("Đổi tình trạng")
     assert "Đã tiếp nhận → Đã xử lý xong" in shown.text and code in shown.text
+    assert "Trần Thị Hoa" in shown.text  # who acted, by name rather than by id
 
 
 async def test_a_non_member_may_not_read_the_log(harness: Harness, office: SimUser):

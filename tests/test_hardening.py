@@ -745,3 +745,18 @@ async def test_d3_the_audit_log_shows_bold_codes_not_raw_tags(harness: Harness, 
     log_message = await group_reply(office, "Nhật ký thao tác")
     assert "<b>" not in log_message.text and code in log_message.text
     assert f"<b>{code}</b>" in log_message.html
+
+
+def test_an_update_the_library_cannot_parse_is_logged_without_its_body(
+    caplog: pytest.LogCaptureFixture,
+):
+    """REVIEW, informational: PTB logs such an update at CRITICAL with what a person wrote."""
+    from bot.kernel.startup import quiet_libraries
+
+    quiet_libraries()
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("telegram.ext.Updater").critical(
+            "Received data was *not* processed! Received data was: %r",
+            {"message": {"text": "Số điện thoại của tôi 0912345678"}},
+        )
+    assert "0912345678" not in caplog.text and "withheld" in caplog.text

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from bot.kernel.files import is_store_id
-from sandbox.telegram import SimUser
+from sandbox.telegram import NoReplyError, SimUser
 from sandbox.telegram.client import BotMessage
 from tests.conftest import CLERK_ID, OFFICE_CHAT_ID, Harness
 
@@ -117,8 +117,17 @@ async def test_office_actions_change_status_once_and_reach_the_reporter(
     code = await submit_report(user)
     posted = await office_message(office, code)
     await office.press("Tiếp nhận", chat_id=OFFICE_CHAT_ID, message_id=posted.message_id)
+    asked = await office_message(office, code, event="edit")  # a mis-tap reaches nobody (D9)
+    assert "Chuyển tin báo sang" in asked.text and asked.labels == [
+        "✅ Xác nhận: Đã tiếp nhận",
+        "↩️ Không đổi",
+    ]
+    await office.press(
+        "✅ Xác nhận: Đã tiếp nhận", chat_id=OFFICE_CHAT_ID, message_id=posted.message_id
+    )
     edited = await office_message(office, code, event="edit")
     assert "Tình trạng: Đã tiếp nhận" in edited.text
+    assert "Cập nhật gần nhất:" in edited.text and "Tiếp nhận" in edited.labels  # who acted
     pushed = await user.next_reply(8)
     assert code in pushed.text and "Đã tiếp nhận" in pushed.text
     again = await office.press("Tiếp nhận", chat_id=OFFICE_CHAT_ID, message_id=posted.message_id)
@@ -145,7 +154,13 @@ async def test_only_office_members_may_act_and_forged_buttons_do_nothing(
     answer = await stranger.callback_answer(pressed)
     assert "không có quyền" in answer["text"] and answer["show_alert"]
     report = await harness.services.reports.reports.by_code(code)
-    for forged in (f"r:{report.id}:deleted", "r:99999:spam", "r:x:spam", f"r:{report.id}"):
+    for forged in (
+        f"r:{report.id}:deleted",
+        "r:99999:spam",
+        "r:x:spam",
+        f"r:{report.id}",
+        "r:99999:c.spam",
+    ):
         pressed = await office.press_data(posted.message_id, forged, chat_id=OFFICE_CHAT_ID)
         assert "Không tìm thấy" in (await office.callback_answer(pressed))["text"]
     own = [m for m in await user.transcript() if m["from_bot"]][-1]["message_id"]
@@ -468,3 +483,31 @@ async def test_files_of_a_cancelled_dialog_are_deleted(harness: Harness):
     await user.next_reply()
     assert await files.info(answer["stored_id"]) is None
     assert not files.path(answer["stored_id"]).exists()
+
+
+async def test_a_mis_tapped_spam_is_not_applied_and_the_card_names_who_acted(
+    harness: Harness, office: SimUser
+):
+    """D9: every status reaches the reporter at once, so the first press only asks."""
+    user = await harness.user("Lan")
+    code = await submit_report(user)
+    posted = await office_message(office, code)
+    await office.press("Spam", chat_id=OFFICE_CHAT_ID, message_id=posted.message_id)
+    asked = await office_message(office, code, event="edit")
+    assert "Chuyển tin báo sang" in asked.text
+    await office.press("↩️ Không đổi", chat_id=OFFICE_CHAT_ID, message_id=posted.message_id)
+    back = await office_message(office, code, event="edit")
+    assert "Spam" in back.labels and "Chuyển tin báo sang" not in back.text
+    assert harness.services is not None
+    report = await harness.services.reports.reports.by_code(code)
+    assert report is not None and report.status == "new"
+    with pytest.raises(NoReplyError):  # the reporter heard nothing
+        await user.next_reply(0.5)
+    await office.press("Đang xử lý", chat_id=OFFICE_CHAT_ID, message_id=posted.message_id)
+    await office_message(office, code, event="edit")
+    await office.press(
+        "✅ Xác nhận: Đang xử lý", chat_id=OFFICE_CHAT_ID, message_id=posted.message_id
+    )
+    card = await office_message(office, code, event="edit")
+    assert "Tình trạng: Đang xử lý" in card.text
+    assert f"Cập nhật gần nhất: {office.first_name}" in card.text  # a name, not an id

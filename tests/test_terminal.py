@@ -192,6 +192,7 @@ REPORT_SCRIPT = "\n".join(
         "#1",  # ✅ Gửi
         ":vai 4",
         "#1",  # Tiếp nhận
+        "#1",  # ✅ Xác nhận: Đã tiếp nhận
         "#7",  # 💬 Trả lời
         ":traloi Văn phòng đã báo Công an phường.",
         ":vai 1",

@@ -27,6 +27,7 @@ _SLASH = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@\w+)?(?:\s+(.*))?$", re.S)
 _INVITATION = re.compile(r"^(?:ma moi|moi|ma)\s*:?\s*([A-Za-z0-9_-]{16,64})$")
 
 Handler = Callable[[ChatRef, str], Awaitable[Answer]]
+INSIDE_DIALOGS = frozenset({"huy", "trogiup", "help"})  # the commands an open dialog lets through
 
 
 @dataclass(frozen=True)
@@ -103,22 +104,16 @@ class ChatRouter:
     async def _command(self, chat: ChatRef, command: Command) -> Answer:
         if command.name == "start" and command.argument:
             return await self._redeem(chat, command.argument.split()[0])
-        handler = self._commands.get(command.name)
-        if handler is None:
-            return await self._outside_dialogs(chat, lambda: self._say("chat.unknown_command"))
-        if command.name in ("huy", "trogiup", "help"):
-            return await handler(chat, command.argument)
-        return await self._outside_dialogs(chat, lambda: handler(chat, command.argument))
+        handler = self._commands.get(command.name, self._unknown)
+        if command.name not in INSIDE_DIALOGS:
+            # a command never interrupts an open dialog: its question is asked again instead
+            again = await self.services.conversations.prompt_again(chat, "chat.in_dialog")
+            if again is not None:
+                return again
+        return await handler(chat, command.argument)
 
-    async def _outside_dialogs(
-        self, chat: ChatRef, body: Callable[[], Awaitable[Answer] | Answer]
-    ) -> Answer:
-        """A command never interrupts an open dialog: its question is asked again instead."""
-        again = await self.services.conversations.prompt_again(chat, "chat.in_dialog")
-        if again is not None:
-            return again
-        result = body()
-        return await result if isinstance(result, Awaitable) else result
+    async def _unknown(self, chat: ChatRef, argument: str) -> Answer:
+        return self._say("chat.unknown_command")
 
     async def _start(self, chat: ChatRef, argument: str) -> Answer:
         services = self.services

@@ -34,11 +34,26 @@ LIBRARY_LOG_CEILINGS = {
 }
 
 
+class NoReceivedData(logging.Filter):
+    """python-telegram-bot logs an update it cannot parse with the whole body ("Received data
+    was: {...}"), which can hold what a person wrote: the line is kept, the body is not."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "Received data was" in message:
+            record.msg = message.split("Received data was", 1)[0] + "Received data was: (withheld)"
+            record.args = ()
+        return True
+
+
 def quiet_libraries() -> None:
     """Each library logs at the chosen level or its ceiling, whichever is stricter."""
     chosen = logging.getLogger().getEffectiveLevel()
     for name, ceiling in LIBRARY_LOG_CEILINGS.items():
         logging.getLogger(name).setLevel(max(chosen, ceiling))
+    updater = logging.getLogger("telegram.ext.Updater")  # the webhook handler logs as it
+    if not any(isinstance(f, NoReceivedData) for f in updater.filters):
+        updater.addFilter(NoReceivedData())
 
 
 def configure_logging(level: str = "INFO") -> None:

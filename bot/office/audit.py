@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from zoneinfo import ZoneInfo
 
 from bot.kernel.clock import Clock, format_local
 from bot.kernel.hygiene import parse_id
 from content import ContentError, Texts
-from storage.audit import AuditEntry, AuditLog
+from storage.audit import ActorNames, AuditEntry, AuditLog
 from storage.db import Database
 
 SHOWN = 20
@@ -25,7 +26,8 @@ class AuditText:
         self.texts = texts
         self.tz = tz
 
-    def line(self, entry: AuditEntry) -> str:
+    def line(self, entry: AuditEntry, names: Mapping[str, str] | None = None) -> str:
+        """One entry in words; `names` gives the people behind actors (clerks, accounts)."""
         t = self.texts
         subject = t.get("audit.subject", subject=self.ref(entry.subject)) if entry.subject else ""
         details = self.details(entry)
@@ -33,7 +35,9 @@ class AuditText:
         return t.template("audit.line").format_map(
             {
                 "at": html.escape(format_local(entry.at, self.tz), quote=False),
-                "who": html.escape(self.actor(entry.actor), quote=False),
+                "who": html.escape(
+                    (names or {}).get(entry.actor) or self.actor(entry.actor), quote=False
+                ),
                 "what": html.escape(self.action(entry.action), quote=False),
                 "subject": subject,
                 "details": t.get("audit.details", details=details) if details else "",
@@ -87,11 +91,13 @@ class AuditView(AuditText):
     def __init__(self, db: Database, texts: Texts, clock: Clock) -> None:
         super().__init__(texts, clock.tz)
         self.log = AuditLog(db)
+        self.names = ActorNames(db)
 
     async def latest_text(self, limit: int = SHOWN) -> str:
         entries = await self.log.latest(limit)
         if not entries:
             return self.texts.get("audit.empty")
         lines = [self.texts.get("audit.title", count=len(entries))]
-        lines += [self.line(entry) for entry in entries]
+        names = await self.names.names(entry.actor for entry in entries)
+        lines += [self.line(entry, names) for entry in entries]
         return "\n".join(lines)

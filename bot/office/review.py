@@ -18,8 +18,9 @@ from bot.dialogs.engine import stored_ref
 from bot.kernel.clock import Clock, format_local
 from bot.kernel.crypto import Cipher
 from bot.kernel.outbox import PRIORITY_INTERACTIVE, FileRef, Outbox, OutgoingMessage
+from bot.office.audit import AuditText
 from content import Content
-from storage.audit import AuditLog
+from storage.audit import ActorNames, AuditLog
 from storage.db import Database, Transaction
 from storage.reports import ReportFile, ReportRepository, ReportRow
 
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 STATUSES = ("new", "received", "in_progress", "forwarded", "resolved", "dismissed", "spam")
 OFFICE_ACTIONS = STATUSES[1:]
 REPLY_ACTION = "reply"
+CONFIRM = "c."  # "c.spam": the second press, that confirms a status change (D9)
+BACK_ACTION = "back"  # leave the card as it was
 OFFICE_REPORT = ButtonFamily("r", int, str, purpose="a status action on a report's office message")
 BUTTON_PREFIX = OFFICE_REPORT.prefix
 OFFICE_PRIORITY = PRIORITY_INTERACTIVE
@@ -41,14 +44,15 @@ def office_button(report_id: int, action: str) -> str:
 def parse_office_button(data: str | None) -> tuple[int, str] | None:
     """(report id, action) from a button of the office's message; None for anything forged."""
     parsed = OFFICE_REPORT.parse(data)
-    if parsed is None or parsed[1] not in (*OFFICE_ACTIONS, REPLY_ACTION):
+    actions = (*OFFICE_ACTIONS, *(CONFIRM + a for a in OFFICE_ACTIONS), REPLY_ACTION, BACK_ACTION)
+    if parsed is None or parsed[1] not in actions:
         return None
     return parsed[0], parsed[1]
 
 
 @dataclass
 class ActionResult:
-    outcome: Literal["changed", "already", "unknown", "stale"]
+    outcome: Literal["changed", "already", "unknown", "stale", "confirm"]
     notice: str
     view: Reply | None = None
 
@@ -76,6 +80,8 @@ class OfficeDesk:
         self.outbox = outbox
         self.reports = ReportRepository(db)
         self.audit = AuditLog(db)
+        self.names = ActorNames(db)
+        self.audit_text = AuditText(content.texts, clock.tz)
         self.clock = clock
         self.office_chat = office_chat
         self.reannounce_after = reannounce_after
@@ -142,8 +148,17 @@ class OfficeDesk:
         return laid_out([row[0:2], row[2:4], row[4:6], [reply]])
 
     async def current_view(self, report: ReportRow) -> Reply:
+        """The card as it stands, with who changed its status last and when."""
         body = self.cipher.decrypt_json(report.body)
-        return self.view(report, body, await self.reports.file_count(report.id))
+        view = self.view(report, body, await self.reports.file_count(report.id))
+        changes = await self.reports.events(report.id, actions=["status"])
+        if not changes:
+            return view
+        last = changes[-1]
+        names = await self.names.names([last.actor])
+        who = names.get(last.actor) or self.audit_text.actor(last.actor)
+        acted = self.texts.get("office.acted", who=who, at=format_local(last.at, self.clock.tz))
+        return Reply(f"{view.text}\n{acted}", view.buttons)
 
     # ---------------------------------------------------------------------- announcements
 
@@ -267,7 +282,41 @@ class OfficeDesk:
 
     async def act(self, report_id: int, action: str, staff: Staff) -> ActionResult:
         """A status change by an office clerk; pressing twice changes nothing twice."""
+        if staff.name:
+            await self.names.remember(staff.actor, staff.name, self.clock.now())
         return await self.act_as(report_id, action, staff.actor)
+
+    async def press(self, report_id: int, action: str, staff: Staff) -> ActionResult:
+        """A status button of the office's card: the first press asks to confirm, since every
+        status reaches the reporter at once (D9); the confirmation acts; "back" changes nothing."""
+        report = await self.reports.get(report_id)
+        if report is None:
+            return ActionResult("unknown", self.texts.get("office.unknown"))
+        if action.startswith(CONFIRM):
+            return await self.act(report_id, action.removeprefix(CONFIRM), staff)
+        if action == BACK_ACTION:
+            return ActionResult("already", "", await self.current_view(report))
+        if action not in OFFICE_ACTIONS:
+            return ActionResult("unknown", self.texts.get("office.unknown"))
+        if report.status == action:
+            return ActionResult("already", self.texts.get("office.already"))
+        status = self.texts.raw(f"status.{action}")
+        shown = await self.current_view(report)
+        reaches = "office.confirm.reaches" if not report.anonymous else "office.confirm.lookup"
+        question = (
+            self.texts.get("office.confirm.question", status=status)
+            + "\n"
+            + (self.texts.get(reaches))
+        )
+        buttons = [
+            Button(
+                self.texts.raw("office.confirm.accept", status=status),
+                office_button(report_id, CONFIRM + action),
+                0,
+            ),
+            Button(self.texts.raw("office.confirm.keep"), office_button(report_id, BACK_ACTION), 0),
+        ]
+        return ActionResult("confirm", "", Reply(f"{shown.text}\n\n{question}", buttons))
 
     async def act_as(
         self, report_id: int, action: str, actor: str, expected_version: int | None = None

@@ -27,7 +27,9 @@ def chat_of(update: Update) -> ChatRef:
 
 def staff_of(user: User | None) -> Staff:
     """An office member of the Telegram group, as the audit log names them."""
-    return Staff(actor=f"office:{user.id}" if user is not None else "office", role="clerk")
+    if user is None:
+        return Staff(actor="office", role="clerk")
+    return Staff(actor=f"office:{user.id}", role="clerk", name=user.full_name)
 
 
 def pressed_message(query: CallbackQuery) -> Message | None:

@@ -63,7 +63,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer()
         await _post_reply_prompt(context, message.chat.id, report, message.message_id)
         return
-    result = await desk.act(report_id, action, staff_of(query.from_user))
+    result = await desk.press(report_id, action, staff_of(query.from_user))
     await query.answer(result.notice)
     if result.view is not None and message is not None:
         await message.edit_text(
