@@ -35,37 +35,69 @@ def _invitation_link(settings: Settings) -> Callable[[str], str] | None:
 
 
 async def serve(settings: Settings, bundle: Content) -> None:
-    """Run the bot until SIGINT or SIGTERM."""
-    from bot.app import StartupError, build_application, start_bot, stop_bot
+    """Run the configured channels and the web server until SIGINT or SIGTERM.
+
+    Telegram when ANTQ_BOT_TOKEN is set, Zalo when ANTQ_ZALO_APP_ID is set, both in one process;
+    the one HTTP server (ANTQ_HTTP_LISTEN) always runs: the web pages and Zalo's webhook.
+    """
+    from bot.app import StartupError
     from handlers.web import WebServer, build_web_app
 
     services = await open_services_or_exit(settings, bundle, Clock(settings.tz))
-    app = build_application(services)
-    web_server = WebServer(
-        build_web_app(services, invitation_link=_invitation_link(settings)),
-        settings.http_host,
-        settings.http_port,
-    )
+    telegram_app = None
+    zalo = None
+    if settings.telegram_enabled:
+        from bot.app import build_application
+
+        telegram_app = build_application(services)
+    web_app = build_web_app(services, invitation_link=_invitation_link(settings))
+    if settings.zalo_enabled:
+        from handlers.zalo.channel import ZaloChannel
+        from handlers.zalo.settings import ZaloSettings
+
+        zalo = ZaloChannel(services, ZaloSettings.from_app(settings))
+        zalo.mount(web_app)  # POST /zalo/webhook and Zalo's domain check file
+    web_server = WebServer(web_app, settings.http_host, settings.http_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await start_bot(app, services)
-        try:  # the public pages and the console, beside the Telegram bot
+        if telegram_app is not None:
+            from bot.app import start_bot
+
+            await start_bot(telegram_app, services)
+        services.scheduler.start()  # the core's ticks, whichever channels run (idempotent)
+        if zalo is not None:
+            await zalo.start()
+        try:
             await web_server.start()
-        except OSError as exc:  # e.g. the port is taken: the chat keeps working, the log says why
+        except OSError as exc:
+            if telegram_app is None or zalo is not None:  # nothing works without the server
+                text = bundle.texts.raw("cli.http_failed", listen=settings.http_listen, detail=exc)
+                print(text, file=sys.stderr)
+                raise SystemExit(EXIT_CONFIG) from None
+            # Telegram alone keeps working; the log says why the pages are missing
             log.error(
                 bundle.texts.raw("web.server.bind_failed", listen=settings.http_listen, detail=exc)
             )
-        log.info(bundle.texts.get("cli.started", mode=settings.mode.value))
+        running = [f"telegram {settings.mode.value}"] if telegram_app else []
+        running += ["zalo"] if zalo else []
+        running += [f"http {settings.http_listen}"]
+        log.info(bundle.texts.get("cli.started", mode=", ".join(running)))
         await stop.wait()
     except StartupError as exc:
         print(bundle.texts.get(exc.text_key, **exc.params), file=sys.stderr)
         raise SystemExit(1) from None
     finally:
         await web_server.stop()
-        await stop_bot(app)
+        if zalo is not None:
+            await zalo.stop()
+        services.scheduler.shutdown()
+        if telegram_app is not None:
+            from bot.app import stop_bot
+
+            await stop_bot(telegram_app)
         await services.close()
 
 
@@ -101,7 +133,7 @@ def cmd_web(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     bundle = load_content_or_exit()
-    settings = load_settings_or_exit(bundle.texts, need_token=True)
+    settings = load_settings_or_exit(bundle.texts, need_token=False, for_run=True)
     configure_logging(settings.log_level)
     asyncio.run(serve(settings, bundle))
     return 0

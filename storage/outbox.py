@@ -189,6 +189,15 @@ class OutboxRepository:
             [channel, chat_id, WAITING_FOR_INTERACTION],
         )
 
+    async def waiting_rows(self, tx: Transaction, channel: str, chat_id: str) -> list[OutboxRow]:
+        """The rows waiting for the person's next interaction, oldest first."""
+        rows = await tx.fetch_all(
+            f"SELECT {_COLUMNS} FROM outbox WHERE channel = ? AND chat_id = ? "
+            "AND state = 'pending' AND not_before = ? ORDER BY id",
+            [channel, chat_id, WAITING_FOR_INTERACTION],
+        )
+        return [_row(row) for row in rows]
+
     async def waiting_for_interaction(self, tx: Transaction, channel: str, chat_id: str) -> int:
         row = await tx.fetch_one(
             "SELECT count(*) FROM outbox WHERE channel = ? AND chat_id = ? AND state = 'pending' "

@@ -66,16 +66,25 @@ class ZaloEventRepository:
     async def add(self, dedupe_key: str, received_at: datetime, payload: str) -> int | None:
         """The new event's id, or None when an event with this key was stored before."""
         async with self.db.transaction() as tx:
-            changed = await tx.execute(
+            row = await tx.fetch_one(  # RETURNING: the id of this very row, never another's
                 "INSERT INTO zalo_webhook_events (dedupe_key, received_at, payload) "
-                "VALUES (?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+                "VALUES (?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
                 [dedupe_key, to_db(received_at), payload],
             )
-            if not changed:
-                return None
-            row = await tx.fetch_one("SELECT last_insert_rowid()")
-        assert row is not None
-        return int(row[0])
+        return int(row[0]) if row is not None else None
+
+    async def add_many(self, events: list[tuple[str, datetime, str]]) -> list[int | None]:
+        """Several events in one transaction (one commit): each one's id, None for a duplicate."""
+        ids: list[int | None] = []
+        async with self.db.transaction() as tx:
+            for dedupe_key, received_at, payload in events:
+                row = await tx.fetch_one(
+                    "INSERT INTO zalo_webhook_events (dedupe_key, received_at, payload) "
+                    "VALUES (?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+                    [dedupe_key, to_db(received_at), payload],
+                )
+                ids.append(int(row[0]) if row is not None else None)
+        return ids
 
     async def get(self, event_id: int) -> StoredEvent | None:
         row = await self.db.fetch_one(
@@ -83,6 +92,20 @@ class ZaloEventRepository:
             "FROM zalo_webhook_events WHERE id = ?",
             [event_id],
         )
+        if row is None:
+            return None
+        processed = from_db(row[4]) if row[4] else None
+        return StoredEvent(int(row[0]), str(row[1]), from_db(row[2]), str(row[3]), processed)
+
+    async def get_current(self, event_id: int) -> StoredEvent | None:
+        """As `get`, read on the writing connection: it sees every committed row, whereas the
+        reading connection may still be inside a snapshot taken before the event was stored."""
+        async with self.db.transaction() as tx:
+            row = await tx.fetch_one(
+                "SELECT id, dedupe_key, received_at, payload, processed_at "
+                "FROM zalo_webhook_events WHERE id = ?",
+                [event_id],
+            )
         if row is None:
             return None
         processed = from_db(row[4]) if row[4] else None

@@ -80,11 +80,45 @@ def test_webhook_mode_needs_a_url(monkeypatch):
         Settings(_env_file=None)
 
 
-def test_run_without_token_exits_2_without_traceback(tmp_path):
-    result = run_antq("run", env={}, cwd=tmp_path)
+def test_run_with_zalo_but_without_its_secrets_exits_2_one_line_each(tmp_path):
+    result = run_antq("run", env={"ANTQ_ZALO_APP_ID": "3107040312345678901"}, cwd=tmp_path)
     assert result.returncode == 2
-    assert "ANTQ_BOT_TOKEN: thiếu giá trị" in result.stderr
+    for name in ("ANTQ_ZALO_APP_SECRET", "ANTQ_ZALO_OA_SECRET_KEY", "ANTQ_ZALO_REFRESH_TOKEN"):
+        assert f"{name}: thiếu giá trị" in result.stderr
+    assert "ANTQ_BOT_TOKEN" not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_zalo_values_are_checked_one_line_each(bundle, monkeypatch):
+    for name, value in {
+        "ANTQ_ZALO_APP_ID": "abc",
+        "ANTQ_ZALO_SIGNATURE_SECRET": "both",
+        "ANTQ_ZALO_PAID_KINDS": "Reporter Update",
+        "ANTQ_ZALO_TEMPLATES": "deadline_digest",
+        "ANTQ_HTTP_LISTEN": "8080",
+        "ANTQ_PUBLIC_URL": "example.org",
+        "ANTQ_ZALO_API_BASE_URL": "openapi.zalo.me",
+        "ANTQ_ZALO_ARTICLES": "tuan1=abc",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError) as caught:
+        Settings(_env_file=None)
+    lines = describe_errors(caught.value, bundle.texts)
+    assert len(lines) == 8
+    assert all("giá trị không hợp lệ" not in line for line in lines)
+
+
+def test_zalo_settings_parse(monkeypatch):
+    monkeypatch.setenv("ANTQ_ZALO_APP_ID", "3107040312345678901")
+    monkeypatch.setenv("ANTQ_ZALO_TEMPLATES", "deadline_digest=12345, reporter_update=678")
+    monkeypatch.setenv("ANTQ_ZALO_PAID_KINDS", "reporter_update")
+    monkeypatch.setenv("ANTQ_ZALO_APP_SECRET", "s3cret-app")
+    settings = Settings(_env_file=None)
+    assert settings.zalo_enabled and not settings.telegram_enabled
+    assert settings.zalo_templates == {"deadline_digest": "12345", "reporter_update": "678"}
+    assert settings.zalo_paid_kinds == {"reporter_update"}
+    assert settings.http_listen == "127.0.0.1:8080"
+    assert "s3cret-app" not in repr(settings)
 
 
 def test_run_with_bad_values_exits_2_listing_each(tmp_path):
@@ -142,3 +176,39 @@ def test_a_damaged_database_file_is_one_clear_line_and_exit_2(tmp_path):
     result = run_antq("units", "import", "units.csv", env=env, cwd=tmp_path)
     assert result.returncode == 2
     assert "Không mở được cơ sở dữ liệu" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_run_with_neither_channel_still_serves_the_web(tmp_path):
+    """No ANTQ_BOT_TOKEN, no ANTQ_ZALO_APP_ID: `antq run` serves the web pages until SIGTERM."""
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ANTQ_")}
+    env = {**clean, "ANTQ_HTTP_LISTEN": f"127.0.0.1:{port}"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        for _ in range(150):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/togiac", timeout=2) as r:
+                    assert r.status == 200
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("antq run did not serve the web pages")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 0
+    assert b"Traceback" not in stderr

@@ -385,3 +385,29 @@ def test_gio_reads_relative_weekday_and_date_moments(tmp_path: Path) -> None:
     assert clock.now() >= target
     again = SandboxClock(TZ, state)  # a sandbox started again on the same database goes on
     assert abs((again.now() - clock.now()).total_seconds()) < 1
+
+
+ZALO_SCRIPT = "\n".join(
+    [
+        ":kenh zalo",
+        "xin chào",  # the first thing: follow the OA, then the text
+        "#1",  # Tôi đồng ý
+        "#2",  # Phụ huynh học sinh
+        ":nhan",
+        ":kenh telegram",
+        ":thoat",
+    ]
+)
+
+
+def test_the_newcomer_chats_as_a_zalo_person_too(tmp_path):
+    result = play(ZALO_SCRIPT, tmp_path)
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "Bạn đang nhắn trên Zalo" in out
+    assert "💬" in out and "Thông báo về dữ liệu cá nhân" in out
+    assert "[1] Tôi đồng ý" in out
+    assert "Zalo" in out.split("Thông báo về dữ liệu cá nhân", 1)[1][:400]  # Zalo's own notice
+    assert "Trang sau »" in out  # the list of units, in pages of at most 5 buttons
+    assert "Bạn đang là:" in out  # back on Telegram
+    assert "Traceback" not in result.stderr

@@ -338,3 +338,18 @@ async def test_files_a_chat_channel_stored_are_shown_from_the_file_store(tmp_pat
                 assert response.headers["Content-Disposition"].startswith("attachment")
                 assert '"a"' not in response.headers["Content-Disposition"]
                 assert await response.read() == b"%PDF-1.4 bien ban"
+
+
+async def test_a_channel_that_needs_its_administrator_shows_a_banner(tmp_path, bundle):
+    """Zalo's dead refresh token (its sender's NeedsAdministrator) on every console page."""
+    from types import SimpleNamespace
+
+    async with running_site(tmp_path, bundle) as site:
+        await site.add_staff("lan", "clerk")
+        stopped = SimpleNamespace(needs_administrator="zalo-118", notify=lambda: None)
+        site.services.senders["zalo"] = stopped  # type: ignore[assignment]
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as clerk:
+            await login(clerk, site, "lan")
+            async with clerk.get(site.url + "/vanphong/") as response:
+                html = await response.text()
+        assert "Kênh Zalo đã dừng gửi" in html and "ANTQ_ZALO_REFRESH_TOKEN" in html

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -69,12 +69,87 @@ class Settings(BaseSettings):
     http_listen: str = "127.0.0.1:8080"  # the web pages (and webhooks) on plain HTTP
     public_url: str | None = None  # the public https root in front of http_listen, if any
 
+    # Zalo Official Account: the channel runs when ANTQ_ZALO_APP_ID is set.
+    zalo_app_id: str | None = None
+    zalo_app_secret: SecretStr | None = None
+    zalo_oa_secret_key: SecretStr | None = None
+    zalo_refresh_token: SecretStr | None = None  # the first grant; then the pair lives encrypted
+    zalo_access_token: SecretStr | None = None  # optional: without it the first send refreshes
+    zalo_api_base_url: str = "https://openapi.zalo.me"
+    zalo_oauth_base_url: str = "https://oauth.zaloapp.com"
+    zalo_signature_secret: Literal["oa", "app"] = "oa"
+    zalo_oa_id: str | None = None  # the OA's own id: events from it are never answered
+    zalo_verifier_file: Path | None = None  # zalo_verifier<code>.html, served at the root
+    zalo_buttons_template_type: str | None = None  # Zalo's open question; none by default
+    # Kinds of outbox message that may be sent (billed) 48 h to 7 days after the last interaction.
+    zalo_paid_kinds: Annotated[frozenset[str], NoDecode] = frozenset(
+        {"reporter_update", "deadline_answer", "deadline_digest", "deadline_changed"}
+    )
+    # Approved ZBS template per kind, for people past the 7-day window: kind=template_id,...
+    zalo_templates: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    # OA Article per outreach week, broadcast to followers outside their free window:
+    # 2026-09-07=article_id,... (the Monday of the flag-raising session)
+    zalo_articles: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+
     @field_validator("bot_token")
     @classmethod
     def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not TOKEN_PATTERN.match(value.get_secret_value()):
             raise PydanticCustomError("token_shape", "not a Telegram bot token")
         return value
+
+    @field_validator("zalo_paid_kinds", mode="before")
+    @classmethod
+    def _kind_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            if not all(re.fullmatch(r"[a-z][a-z0-9_]*", part) for part in parts):
+                raise PydanticCustomError("kind_list", "not comma-separated kinds")
+            return frozenset(parts)
+        return value
+
+    @field_validator("zalo_templates", mode="before")
+    @classmethod
+    def _template_map(cls, value: object) -> object:
+        if isinstance(value, str):
+            found: dict[str, str] = {}
+            for part in (p.strip() for p in value.split(",") if p.strip()):
+                kind, sep, template = part.partition("=")
+                kind, template = kind.strip(), template.strip()
+                if not sep or not re.fullmatch(r"[a-z][a-z0-9_]*", kind) or not template.isalnum():
+                    raise PydanticCustomError("template_map", "not kind=template_id pairs")
+                found[kind] = template
+            return found
+        return value
+
+    @field_validator("zalo_articles", mode="before")
+    @classmethod
+    def _article_map(cls, value: object) -> object:
+        if isinstance(value, str):
+            found: dict[str, str] = {}
+            for part in (p.strip() for p in value.split(",") if p.strip()):
+                week, sep, article = (x.strip() for x in part.partition("="))
+                if not sep or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", week) or not article:
+                    raise PydanticCustomError("article_map", "not week=article_id pairs")
+                found[week] = article
+            return found
+        return value
+
+    @field_validator("zalo_app_id", "zalo_oa_id")
+    @classmethod
+    def _numeric_id(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        if not value.strip().isdigit():
+            raise PydanticCustomError("zalo_id", "not a Zalo id")
+        return value.strip()
+
+    @field_validator("zalo_api_base_url", "zalo_oauth_base_url")
+    @classmethod
+    def _zalo_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise PydanticCustomError("http_url", "not an http(s) URL")
+        return value.rstrip("/")
 
     @field_validator("api_base_url", "webhook_url", "public_url")
     @classmethod
@@ -180,6 +255,25 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def telegram_enabled(self) -> bool:
+        return self.bot_token is not None
+
+    @property
+    def zalo_enabled(self) -> bool:
+        return self.zalo_app_id is not None
+
+    def missing_for_run(self) -> list[str]:
+        """Variables a running channel cannot do without (the Zalo ones, once Zalo is on)."""
+        if not self.zalo_enabled:
+            return []
+        required = {
+            "ANTQ_ZALO_APP_SECRET": self.zalo_app_secret,
+            "ANTQ_ZALO_OA_SECRET_KEY": self.zalo_oa_secret_key,
+            "ANTQ_ZALO_REFRESH_TOKEN": self.zalo_refresh_token,
+        }
+        return [name for name, value in required.items() if not _filled(value)]
+
+    @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
@@ -212,6 +306,10 @@ class Settings(BaseSettings):
         if self.office_chat_id is None:
             return None
         return ChatRef("telegram", str(self.office_chat_id))
+
+
+def _filled(value: SecretStr | None) -> bool:
+    return value is not None and value.get_secret_value().strip() != ""
 
 
 def describe_errors(error: ValidationError, texts: Texts) -> list[str]:

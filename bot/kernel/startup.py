@@ -71,7 +71,14 @@ def load_content_or_exit() -> Content:
         raise SystemExit(EXIT_CONFIG) from None
 
 
-def load_settings_or_exit(texts: content.Texts, need_token: bool, **overrides: object) -> Settings:
+def load_settings_or_exit(
+    texts: content.Texts, need_token: bool, *, for_run: bool = False, **overrides: object
+) -> Settings:
+    """Settings, or one line per bad or missing value and exit 2.
+
+    `for_run`: the channels that will run must have what they need (Zalo's secrets once
+    ANTQ_ZALO_APP_ID is set); with no channel at all the process still serves the web.
+    """
     try:
         settings = Settings(**overrides)  # type: ignore[arg-type]
     except UnicodeDecodeError:
@@ -85,6 +92,12 @@ def load_settings_or_exit(texts: content.Texts, need_token: bool, **overrides: o
     if need_token and settings.bot_token is None:
         print(texts.get("config.invalid"), file=sys.stderr)
         print(f"  ANTQ_BOT_TOKEN: {texts.get('config.error.missing')}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG)
+    missing = settings.missing_for_run() if for_run else []
+    if missing:
+        print(texts.get("config.invalid"), file=sys.stderr)
+        for name in missing:
+            print(f"  {name}: {texts.get('config.error.missing')}", file=sys.stderr)
         raise SystemExit(EXIT_CONFIG)
     return settings
 

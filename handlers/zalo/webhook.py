@@ -28,6 +28,7 @@ import hashlib
 import hmac
 import json
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -43,7 +44,7 @@ from storage.zalo import ZaloEventRepository
 log = logging.getLogger(__name__)
 
 JSON = dict[str, Any]
-Callback = Callable[[int], Awaitable[None]]
+Callback = Callable[[int], Awaitable[bool | None]]  # True: it marked the event processed itself
 
 # --------------------------------------------------------------------------- events
 
@@ -247,7 +248,11 @@ def dedupe_key(payload: JSON, cipher: Cipher) -> str:
 
 
 class EventInbox:
-    """Stored events waiting for the callback; at-least-once, in the order they arrived."""
+    """Stored events waiting for the callback; at-least-once, in the order they arrived.
+
+    With `lanes` (the channel's default), events of different people are handled concurrently
+    (at most `concurrency` at once) and the events of one person one at a time, in order.
+    """
 
     def __init__(
         self,
@@ -256,16 +261,65 @@ class EventInbox:
         clock: Clock,
         callback: Callback,
         oa_id: str | None = None,
+        *,
+        lanes: bool = False,
+        concurrency: int = 64,
     ) -> None:
         self.repo = repo
         self.cipher = cipher
         self.clock = clock
         self.callback = callback
         self.oa_id = oa_id
+        self.lanes = lanes
         self._queue: asyncio.Queue[int] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
+        self._waiting: dict[str, deque[int]] = {}
+        self._lane_tasks: dict[str, asyncio.Task[None]] = {}
+        self._slots = asyncio.Semaphore(max(1, concurrency))
+        self._loaded: dict[int, ZaloEvent | None] = {}
+        self._to_store: list[tuple[str, datetime, str, asyncio.Future[int | None]]] = []
+        self._storing = False
+        self._stored = asyncio.Event()  # set while no webhook is waiting for its event's commit
+        self._stored.set()
 
-    def submit(self, event_id: int) -> None:
+    async def store(self, dedupe_key: str, received_at: datetime, payload: str) -> int | None:
+        """Store one event for the webhook, committed before this returns (group commit: the
+        events of webhooks that arrive together share one transaction, and the workers wait
+        while a webhook waits, so that Zalo is answered fast even while the queue drains)."""
+        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._to_store.append((dedupe_key, received_at, payload, future))
+        self._stored.clear()
+        if not self._storing:
+            self._storing = True
+            asyncio.get_running_loop().create_task(self._store_all())
+        return await future
+
+    async def _store_all(self) -> None:
+        try:
+            while self._to_store:
+                batch, self._to_store = self._to_store, []
+                try:
+                    ids = await self.repo.add_many([(k, at, p) for k, at, p, _ in batch])
+                except Exception as exc:
+                    for *_, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (*_, future), event_id in zip(batch, ids, strict=True):
+                    if not future.done():
+                        future.set_result(event_id)
+                self._stored.set()  # the waiting workers get their turn between batches
+                if self._to_store:
+                    self._stored.clear()
+        finally:
+            self._storing = False
+            self._stored.set()
+
+    def submit(self, event_id: int, event: ZaloEvent | None = None) -> None:
+        """Queue a stored event; the webhook hands over the parsed event with it, so it is not
+        read back (the reading connection may still be on a snapshot from before the insert)."""
+        if event is not None:
+            self._loaded[event_id] = event
         self._queue.put_nowait(event_id)
         if self._worker is None or self._worker.done():
             self._worker = asyncio.get_running_loop().create_task(self._work())
@@ -278,7 +332,9 @@ class EventInbox:
         return len(pending)
 
     async def load(self, event_id: int) -> ZaloEvent | None:
-        stored = await self.repo.get(event_id)
+        if event_id in self._loaded:
+            return self._loaded.pop(event_id)
+        stored = await self.repo.get_current(event_id)
         if stored is None or stored.processed_at is not None:
             return None
         return parse_event(json.loads(self.cipher.decrypt(stored.payload)), self.oa_id)
@@ -286,28 +342,67 @@ class EventInbox:
     async def _work(self) -> None:
         while not self._queue.empty():
             event_id = self._queue.get_nowait()
+            if not self.lanes:
+                await self._run(event_id)
+                continue
             try:
-                await self.callback(event_id)
-                await self.repo.mark_processed(event_id, self.clock.now())
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # kept for recover(); the log names no person
-                log.exception("Zalo event %d failed; it stays stored for a retry", event_id)
-            finally:
+                event = await self.load(event_id)
+            except Exception:
+                log.exception("Zalo event %d could not be read; it stays stored", event_id)
                 self._queue.task_done()
+                continue
+            self._loaded[event_id] = event
+            lane = getattr(event, "user_id", None) or ""
+            self._waiting.setdefault(lane, deque()).append(event_id)
+            if lane not in self._lane_tasks:
+                task = asyncio.get_running_loop().create_task(self._lane(lane))
+                self._lane_tasks[lane] = task
+
+    async def _lane(self, lane: str) -> None:
+        try:
+            waiting = self._waiting[lane]
+            while waiting:
+                event_id = waiting.popleft()
+                async with self._slots:
+                    await self._stored.wait()  # a webhook waiting to store goes first
+                    await self._run(event_id)
+        finally:
+            self._waiting.pop(lane, None)
+            self._lane_tasks.pop(lane, None)
+
+    async def _run(self, event_id: int) -> None:
+        try:
+            if not await self.callback(event_id):
+                await self.repo.mark_processed(event_id, self.clock.now())
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # kept for recover(); the log names no person
+            log.exception("Zalo event %d failed; it stays stored for a retry", event_id)
+        finally:
+            self._loaded.pop(event_id, None)
+            self._queue.task_done()
 
     async def join(self) -> None:
         """Wait until every queued event was handed to the callback."""
         await self._queue.join()
 
-    async def stop(self) -> None:
-        """Stop working; what was queued stays in the database for `recover()`."""
+    async def stop(self, grace: float = 0.0) -> None:
+        """Stop working, after up to `grace` seconds for what is queued; what was not handled
+        stays in the database for `recover()`."""
+        if grace > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._queue.join(), grace)
         worker, self._worker = self._worker, None
-        if worker is not None:
-            worker.cancel()
+        tasks = [t for t in (worker, *self._lane_tasks.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await worker
+                await task
         self._queue = asyncio.Queue()
+        self._waiting.clear()
+        self._lane_tasks.clear()
+        self._loaded.clear()
 
 
 async def _read_bounded(request: web.Request, limit: int) -> bytes | None:
@@ -357,9 +452,9 @@ def make_webhook_route(
         if isinstance(event, ZaloIgnored) and event.user_id is None:
             return web.Response(status=200)  # echoes, receipts, the OA itself: nothing to do
         key = dedupe_key(payload, cipher)
-        event_id = await repo.add(key, clock.now(), cipher.encrypt(raw.decode("utf-8")))
+        event_id = await inbox.store(key, clock.now(), cipher.encrypt(raw.decode("utf-8")))
         if event_id is not None:
-            inbox.submit(event_id)
+            inbox.submit(event_id, event)
         return web.Response(status=200)
 
     return handle

@@ -28,6 +28,7 @@ from sandbox.terminal.chat import (
     TerminalChat,
 )
 from sandbox.terminal.clock import SandboxClock
+from sandbox.zalo_chat import ZaloSide
 from storage.units import UnitRepository
 
 SANDBOX_TOKEN = "123456:SANDBOX-local-only"
@@ -147,8 +148,13 @@ async def _run(bundle: Content, database: Path, stop: asyncio.Event) -> int:
                     clock=clock,
                     clock_moved=scheduled_now(services),
                 )
+                chat.zalo = ZaloSide(services, write=chat.write)
+                await chat.zalo.start()
                 intro = [bundle.texts.raw("terminal.files_folder", path=files_dir)]
-                await chat.run(stop, intro=intro)
+                try:
+                    await chat.run(stop, intro=intro)
+                finally:
+                    await chat.zalo.stop()
                 print(bundle.texts.raw("terminal.stopping"), flush=True)
         finally:
             await stop_bot(app)

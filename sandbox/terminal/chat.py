@@ -21,6 +21,7 @@ from content import Content
 from sandbox.telegram.client import BotMessage, SandboxClient, SimUser
 from sandbox.terminal.clock import BadMoment, SandboxClock, describe, parse_moment
 from sandbox.terminal.inputs import LineReader, clean, pieces
+from sandbox.zalo_chat import ZaloSide
 
 OFFICE_CHAT_ID = -1001000000001
 FIRST_REPLY_WAIT = 5.0
@@ -111,6 +112,7 @@ class TerminalChat:
         clock: SandboxClock | None = None,
         clock_moved: ClockMoved | None = None,
         out: TextIO | None = None,
+        zalo: ZaloSide | None = None,
     ) -> None:
         self.texts = bundle.texts
         self.users = users
@@ -120,6 +122,8 @@ class TerminalChat:
         self.clock = clock
         self.clock_moved = clock_moved
         self.out = out or sys.stdout
+        self.zalo = zalo  # `:kenh zalo`: chat as a Zalo person through the fake Zalo OA
+        self.on_zalo = False
         self.current = 0
         self.shown: dict[int, Shown] = {}
         self._numbers: dict[tuple[int, int], int] = {}
@@ -164,7 +168,8 @@ class TerminalChat:
         self.write(self.texts.raw(key, **params))
 
     def _prompt_text(self) -> str:
-        return f"\n{self.persona.name}> "
+        name = self.zalo.name if self.on_zalo and self.zalo is not None else self.persona.name
+        return f"\n{name}> "
 
     def prompt(self) -> None:
         self.out.write(self._prompt_text())
@@ -406,6 +411,17 @@ class TerminalChat:
             return False
         if command == ":giup":
             self.say("terminal.help")
+            return True
+        if command == ":kenh":
+            self.on_zalo = argument.lower() == "zalo" and self.zalo is not None
+            if self.on_zalo and self.zalo is not None:
+                self.say("terminal.zalo_now", name=self.zalo.name)
+            else:
+                role = self.texts.raw(self.persona.key)
+                self.say("terminal.now", role=role, name=self.persona.name)
+            return True
+        if self.on_zalo and self.zalo is not None and command not in (":vai", ":gio"):
+            await self.zalo.handle(line)
             return True
         if command == ":vai":
             await self.switch(argument)
