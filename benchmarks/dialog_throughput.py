@@ -56,8 +56,8 @@ class Step:
 
 ONBOARDING = (
     Step("send", "/start", 2, "Tôi đồng ý"),
-    Step("press", "Tôi đồng ý", 1, "Giáo viên / nhân viên"),
-    Step("press", "Giáo viên / nhân viên", 1, "trường hoặc đơn vị nào"),
+    Step("press", "Tôi đồng ý", 1, "Giáo viên, nhân viên"),
+    Step("press", "Giáo viên, nhân viên", 1, "trường hoặc đơn vị nào"),
     Step("send", "nguyen du", 1, "Trường Tiểu học Nguyễn Du"),
     Step("press", "Trường Tiểu học Nguyễn Du", 1, "Có, gửi cho tôi"),
     Step("press", "Có, gửi cho tôi", 2, "Đã lưu thông tin"),
