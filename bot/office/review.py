@@ -328,11 +328,11 @@ class OfficeDesk:
         """
         now = self.clock.now()
         async with self.db.transaction() as tx:
-            report = await self.reports.get_in(tx, report_id)
-            if report is None or action not in OFFICE_ACTIONS:
+            if action not in OFFICE_ACTIONS:
                 return ActionResult("unknown", self.texts.get("office.unknown"))
-            if not await self._current(tx, report_id, expected_version):
-                return ActionResult("stale", "")
+            report = await self._editable(tx, report_id, expected_version)
+            if isinstance(report, ActionResult):
+                return report
             if report.status == action:
                 return ActionResult("already", self.texts.get("office.already"))
             await self.reports.set_status(tx, report_id, action, now)
@@ -381,8 +381,17 @@ class OfficeDesk:
         report_id = await self.reports.by_reply_prompt(chat.channel, chat.chat_id, message_id)
         return await self.reports.get(report_id) if report_id is not None else None
 
-    async def _current(self, tx: Transaction, report_id: int, expected: int | None) -> bool:
-        return expected is None or await self.reports.version_in(tx, report_id) == expected
+    async def _editable(
+        self, tx: Transaction, report_id: int, expected: int | None
+    ) -> ReportRow | ActionResult:
+        """The report to change in `tx`, or why not: gone, or changed since the console showed
+        it (`expected`, its version then): two people acting at once cannot lose an update."""
+        report = await self.reports.get_in(tx, report_id)
+        if report is None:
+            return ActionResult("unknown", self.texts.get("office.unknown"))
+        if expected is not None and await self.reports.version_in(tx, report_id) != expected:
+            return ActionResult("stale", "")
+        return report
 
     async def reply(self, code: str, staff: Staff, text: str) -> str:
         """A clerk's reply to the sender: stored (encrypted), pushed to identified reporters."""
@@ -398,11 +407,9 @@ class OfficeDesk:
         """A reply under an actor; reaches the sender on their channel, or waits for /tracuu."""
         now = self.clock.now()
         async with self.db.transaction() as tx:
-            report = await self.reports.get_in(tx, report_id)
-            if report is None:
-                return ActionResult("unknown", self.texts.get("office.unknown"))
-            if not await self._current(tx, report_id, expected_version):
-                return ActionResult("stale", "")
+            report = await self._editable(tx, report_id, expected_version)
+            if isinstance(report, ActionResult):
+                return report
             await self.reports.add_event(
                 tx,
                 report.id,
@@ -429,11 +436,9 @@ class OfficeDesk:
         """An internal note of the office: kept (encrypted) in the timeline, never sent."""
         now = self.clock.now()
         async with self.db.transaction() as tx:
-            report = await self.reports.get_in(tx, report_id)
-            if report is None:
-                return ActionResult("unknown", self.texts.get("office.unknown"))
-            if not await self._current(tx, report_id, expected_version):
-                return ActionResult("stale", "")
+            report = await self._editable(tx, report_id, expected_version)
+            if isinstance(report, ActionResult):
+                return report
             await self.reports.add_event(
                 tx, report_id, at=now, actor=actor, action="note", note=self.cipher.encrypt(text)
             )
@@ -448,11 +453,9 @@ class OfficeDesk:
         """ "Tôi xử lý": the report is assigned to the staff member; a new one is also received."""
         now = self.clock.now()
         async with self.db.transaction() as tx:
-            report = await self.reports.get_in(tx, report_id)
-            if report is None:
-                return ActionResult("unknown", self.texts.get("office.unknown"))
-            if not await self._current(tx, report_id, expected_version):
-                return ActionResult("stale", "")
+            report = await self._editable(tx, report_id, expected_version)
+            if isinstance(report, ActionResult):
+                return report
             await self.reports.set_assignee(tx, report_id, assignee)
             await self.reports.touch_first_action(tx, report_id, now)
             await self.reports.add_event(tx, report_id, at=now, actor=actor, action="claim")

@@ -15,7 +15,6 @@ from bot.kernel.services import Services
 from handlers.telegram.context import (
     is_office_chat,
     office_button,
-    pressed_message,
     services_of,
     staff_of,
 )
@@ -68,13 +67,10 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     assert query is not None
     services = services_of(context)
-    parsed = await office_button(update, context, parse_button, "announce.unknown")
-    if parsed is None:
+    pressed = await office_button(update, context, parse_button, "announce.unknown")
+    if pressed is None:
         return
-    message = pressed_message(query)
-    if message is None:
-        await query.answer()
-        return
+    parsed, message = pressed
     outcome = await services.announcements.press(*parsed, staff_of(query.from_user))
     await query.answer(outcome.notice)
     if outcome.redraw is not None and message is not None:

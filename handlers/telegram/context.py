@@ -54,11 +54,10 @@ async def office_button(
     context: ContextTypes.DEFAULT_TYPE,
     parse: Callable[[str | None], Parsed | None],
     unknown_key: str,
-) -> Parsed | None:
-    """A button pressed in the office group by one of its members, parsed; None otherwise.
-
-    Forged or foreign data is answered with `unknown_key`, a non-member with a refusal.
-    """
+) -> tuple[Parsed, Message] | None:
+    """A button pressed in the office group by one of its members: its data parsed, and the
+    message it is under; None otherwise (forged or foreign data is answered with `unknown_key`,
+    a non-member with a refusal, a message the bot can no longer see with nothing)."""
     query = update.callback_query
     assert query is not None
     services = services_of(context)
@@ -70,4 +69,8 @@ async def office_button(
     if not services.settings.is_office_admin(query.from_user.id):
         await query.answer(texts.get("office.not_allowed"), show_alert=True)
         return None
-    return parsed
+    message = pressed_message(query)
+    if message is None:
+        await query.answer()
+        return None
+    return parsed, message

@@ -13,7 +13,7 @@ from bot.deadlines.desk import DeskOutcome, parse_button
 from bot.deadlines.reminders import parse_question_button
 from bot.kernel.hygiene import parse_id
 from handlers.telegram.commands import office_only
-from handlers.telegram.context import chat_of, office_button, pressed_message, services_of, staff_of
+from handlers.telegram.context import chat_of, office_button, services_of, staff_of
 from handlers.telegram.render import fit, keyboard, send
 
 
@@ -70,13 +70,10 @@ async def on_office_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     query = update.callback_query
     assert query is not None
     services = services_of(context)
-    parsed = await office_button(update, context, parse_button, "deadline.desk.unknown")
-    if parsed is None:
+    pressed = await office_button(update, context, parse_button, "deadline.desk.unknown")
+    if pressed is None:
         return
-    message = pressed_message(query)
-    if message is None:
-        await query.answer()
-        return
+    parsed, message = pressed
     outcome = await services.deadline_desk.press(*parsed, staff_of(query.from_user))
     answered = query.answer(outcome.notice, show_alert=outcome.alert)
     if outcome.redraw is not None:
@@ -127,15 +124,10 @@ async def on_question_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
     assert query is not None
     services = services_of(context)
     texts = services.content.texts
-    question_id = await office_button(
-        update, context, parse_question_button, "deadline.help.unknown"
-    )
-    if question_id is None:
+    pressed = await office_button(update, context, parse_question_button, "deadline.help.unknown")
+    if pressed is None:
         return
-    message = pressed_message(query)
-    if message is None:
-        await query.answer()
-        return
+    question_id, message = pressed
     prompt = await services.reminders.answer_prompt(question_id)
     if prompt is None:
         await query.answer(texts.get("deadline.help.unknown"))

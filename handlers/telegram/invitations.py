@@ -9,7 +9,7 @@ from telegram.ext import ContextTypes
 from bot.invitations.service import parse_button
 from bot.kernel.hygiene import parse_id
 from handlers.telegram.commands import office_only
-from handlers.telegram.context import chat_of, office_button, pressed_message, services_of, staff_of
+from handlers.telegram.context import chat_of, office_button, services_of, staff_of
 from handlers.telegram.links import start_links
 from handlers.telegram.render import fit, keyboard, send
 
@@ -33,13 +33,10 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert query is not None
     services = services_of(context)
     texts = services.content.texts
-    parsed = await office_button(update, context, parse_button, "invite.unknown")
-    if parsed is None:
+    pressed = await office_button(update, context, parse_button, "invite.unknown")
+    if pressed is None:
         return
-    message = pressed_message(query)
-    if message is None:
-        await query.answer()
-        return
+    parsed, message = pressed
     action, value = parsed
     invitations = services.invitations
     if action == "p":  # another page of the units matching a search

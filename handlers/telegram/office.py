@@ -14,7 +14,6 @@ from handlers.telegram.context import (
     CHANNEL,
     is_office_chat,
     office_button,
-    pressed_message,
     services_of,
     staff_of,
 )
@@ -46,13 +45,10 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert query is not None
     services = services_of(context)
     texts = services.content.texts
-    parsed = await office_button(update, context, parse_office_button, "office.unknown")
-    if parsed is None:
+    pressed = await office_button(update, context, parse_office_button, "office.unknown")
+    if pressed is None:
         return
-    message = pressed_message(query)
-    if message is None:
-        await query.answer()
-        return
+    parsed, message = pressed
     report_id, action = parsed
     desk = services.desk
     if action == REPLY_ACTION:
