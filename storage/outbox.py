@@ -276,6 +276,16 @@ class OutboxRepository:
         )
         return cancelled
 
+    async def cancel_kind_for_chat(
+        self, tx: Transaction, channel: str, chat_id: str, kind: str
+    ) -> int:
+        """Nothing of `kind` still queued reaches this chat (a staff member unlinked)."""
+        return await tx.execute(
+            "UPDATE outbox SET state = 'cancelled' WHERE channel = ? AND chat_id = ? "
+            "AND kind = ? AND state = 'pending'",
+            [channel, chat_id, kind],
+        )
+
     async def by_ref_in(self, tx: Transaction, ref: str, kind: str) -> list[OutboxRow]:
         rows = await tx.fetch_all(
             f"SELECT {_COLUMNS} FROM outbox WHERE ref = ? AND kind = ? ORDER BY id", [ref, kind]

@@ -173,3 +173,99 @@ class StaffRepository:
             "DELETE FROM staff_sessions WHERE last_seen_at < ? OR created_at < ?",
             [to_db(idle_before), to_db(born_before)],
         )
+
+
+# ------------------------------------------------------------------ chats of staff notices
+
+
+@dataclass(frozen=True)
+class StaffChat:
+    staff_id: int
+    channel: str
+    chat_id: str
+    linked_at: datetime
+
+
+class StaffChatRepository:
+    """Which chat receives a staff member's notices, and the one-time codes that link one."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def put_code(
+        self, tx: Transaction, staff_id: int, code_hash: str, expires_at: datetime
+    ) -> None:
+        """The staff member's one code (a new one replaces the last)."""
+        await tx.execute(
+            "INSERT INTO staff_link_codes (staff_id, code_hash, expires_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (staff_id) DO UPDATE SET code_hash = excluded.code_hash, "
+            "expires_at = excluded.expires_at",
+            [staff_id, code_hash, to_db(expires_at)],
+        )
+
+    async def take_code(self, tx: Transaction, code_hash: str, now: datetime) -> int | None:
+        """The staff id of a live code, which is used up; None for an unknown or expired one."""
+        row = await tx.fetch_one(
+            "SELECT staff_id, expires_at FROM staff_link_codes WHERE code_hash = ?", [code_hash]
+        )
+        if row is None:
+            return None
+        await tx.execute("DELETE FROM staff_link_codes WHERE code_hash = ?", [code_hash])
+        if from_db(str(row[1])) <= now:
+            return None
+        return int(row[0])
+
+    async def drop_codes_of(self, tx: Transaction, staff_id: int) -> None:
+        await tx.execute("DELETE FROM staff_link_codes WHERE staff_id = ?", [staff_id])
+
+    async def link(
+        self, tx: Transaction, staff_id: int, channel: str, chat_id: str, now: datetime
+    ) -> None:
+        """One chat per staff member and channel, one staff member per chat: the last wins."""
+        await tx.execute(
+            "DELETE FROM staff_chats WHERE (channel = ? AND chat_id = ?) "
+            "OR (staff_id = ? AND channel = ?)",
+            [channel, chat_id, staff_id, channel],
+        )
+        await tx.execute(
+            "INSERT INTO staff_chats (staff_id, channel, chat_id, linked_at) VALUES (?, ?, ?, ?)",
+            [staff_id, channel, chat_id, to_db(now)],
+        )
+
+    async def of_staff(self, staff_id: int) -> list[StaffChat]:
+        rows = await self.db.fetch_all(
+            "SELECT staff_id, channel, chat_id, linked_at FROM staff_chats WHERE staff_id = ? "
+            "ORDER BY channel",
+            [staff_id],
+        )
+        return [_chat(r) for r in rows]
+
+    async def of_staff_in(self, tx: Transaction, staff_id: int) -> list[StaffChat]:
+        rows = await tx.fetch_all(
+            "SELECT staff_id, channel, chat_id, linked_at FROM staff_chats WHERE staff_id = ?",
+            [staff_id],
+        )
+        return [_chat(r) for r in rows]
+
+    async def unlink(self, tx: Transaction, staff_id: int) -> int:
+        return await tx.execute("DELETE FROM staff_chats WHERE staff_id = ?", [staff_id])
+
+    async def forget_chat(self, tx: Transaction, channel: str, chat_id: str) -> int:
+        return await tx.execute(
+            "DELETE FROM staff_chats WHERE channel = ? AND chat_id = ?", [channel, chat_id]
+        )
+
+    async def notice_chats(self, tx: Transaction, roles: Sequence[str]) -> list[StaffChat]:
+        """The chats of active staff members of these roles, in a stable order."""
+        marks = ", ".join("?" for _ in roles)
+        rows = await tx.fetch_all(
+            "SELECT c.staff_id, c.channel, c.chat_id, c.linked_at FROM staff_chats c "
+            f"JOIN staff s ON s.id = c.staff_id WHERE s.active = 1 AND s.role IN ({marks}) "
+            "ORDER BY c.staff_id, c.channel",
+            list(roles),
+        )
+        return [_chat(r) for r in rows]
+
+
+def _chat(row: Sequence[object]) -> StaffChat:
+    return StaffChat(int(row[0]), str(row[1]), str(row[2]), from_db(str(row[3])))  # type: ignore[call-overload]

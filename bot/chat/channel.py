@@ -7,12 +7,12 @@ of the Telegram adapter; every other channel gets the same feedback as ordinary 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 from bot.chat.markup import split_text, to_plain, utf16_length
 from bot.chat.ref import ChatRef
-from bot.chat.reply import Button, Reply
+from bot.chat.reply import Reply
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,9 @@ def shaped(
     for reply in replies:
         text = to_plain(reply.text) if capabilities.markup == "plain" else reply.text
         pieces = split_text(text, capabilities.max_text, utf16_length) if text else [""]
-        buttons = [Button(b.label, seal(b.data) if seal else b.data, b.row) for b in reply.buttons]
+        buttons = [
+            replace(b, data=seal(b.data)) if seal and not b.url else b for b in reply.buttons
+        ]
         limit = capabilities.max_buttons or max(len(buttons), 1)
         first, rest = buttons[:limit], buttons[limit:]
         shown += [Reply(piece) for piece in pieces[:-1]]

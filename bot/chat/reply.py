@@ -12,11 +12,15 @@ class Button:
     `row` is a layout hint for channels that show buttons in rows (Telegram): consecutive buttons
     with the same row share it; None is a row of its own. Channels without rows ignore it; the
     order of the list is the order in which people read the buttons.
+
+    A button with a `url` opens that page instead of sending data back (its `data` is unused):
+    Zalo's `oa.open.url`, Telegram's URL button.
     """
 
     label: str
     data: str
     row: int | None = None
+    url: str | None = None
 
 
 @dataclass(frozen=True)

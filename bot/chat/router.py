@@ -25,6 +25,8 @@ from content.texts import fold
 # "/baocao", "/baocao@antq_bot", "baocao", "báo cáo", "/start CODE", "mã mời CODE"
 _SLASH = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@\w+)?(?:\s+(.*))?$", re.S)
 _INVITATION = re.compile(r"^(?:ma moi|moi|ma)\s*:?\s*([A-Za-z0-9_-]{16,64})$")
+# "mã cán bộ ABCD-EFGH-...": a staff member links this chat to their console account
+_STAFF_LINK = re.compile(r"^ma can bo\s*:?\s*([a-z0-9][a-z0-9 -]{0,60})$")
 
 Handler = Callable[[ChatRef, str], Awaitable[Answer]]
 INSIDE_DIALOGS = frozenset({"huy", "trogiup", "help"})  # the commands an open dialog lets through
@@ -77,6 +79,9 @@ class ChatRouter:
             command = self.command_of(incoming)
             if command is not None:
                 return await self._command(chat, command)
+            staff_code = self._staff_code(incoming)
+            if staff_code is not None:
+                return await self._link_staff(chat, staff_code)
             invitation = self._invitation_code(incoming)
             if invitation is not None:
                 return await self._redeem(chat, invitation)
@@ -204,6 +209,21 @@ class ChatRouter:
         if match is None:
             return None
         return stripped[-len(match.group(1)) :]  # the code as typed (codes are case-sensitive)
+
+    def _staff_code(self, incoming: Incoming) -> str | None:
+        """A staff member's one-time code typed as "mã cán bộ XXXX-..." (bot/office/notices.py)."""
+        if incoming.kind != "text" or not incoming.text or len(incoming.text) > 100:
+            return None
+        match = _STAFF_LINK.match(" ".join(fold(incoming.text.strip()).split()))
+        return match.group(1) if match else None
+
+    async def _link_staff(self, chat: ChatRef, code: str) -> Answer:
+        """The chat receives the account's notices; an open dialog is asked again after."""
+        replies = [await self.services.desk.notices.link(chat, code)]
+        again = await self.services.conversations.prompt_again(chat, "chat.in_dialog")
+        if again is not None:
+            replies += again.replies
+        return Answer(replies)
 
     async def _redeem(self, chat: ChatRef, code: str) -> Answer:
         """A valid invitation replaces an open onboarding; any other open dialog is recalled."""

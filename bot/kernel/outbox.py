@@ -35,6 +35,7 @@ class OutgoingButton(BaseModel):
     label: str
     data: str
     row: int | None = None
+    url: str | None = None  # a button that opens a page (bot/chat/reply.py)
 
 
 class FileRef(BaseModel):
@@ -106,7 +107,9 @@ class OutgoingMessage(BaseModel):
 
     @classmethod
     def from_reply(cls, reply: Reply, **extra: Any) -> OutgoingMessage:
-        buttons = [OutgoingButton(label=b.label, data=b.data, row=b.row) for b in reply.buttons]
+        buttons = [
+            OutgoingButton(label=b.label, data=b.data, row=b.row, url=b.url) for b in reply.buttons
+        ]
         return cls(text=reply.text, buttons=buttons, **extra)
 
     def to_payload(self) -> str:

@@ -35,6 +35,7 @@ from storage.audit import AuditLog
 from storage.db import Database, Transaction
 from storage.outbox import OutboxRepository
 from storage.people import PeopleRepository
+from storage.staff import StaffChatRepository
 from storage.units import UnitRepository
 from storage.zalo import InteractionRepository
 
@@ -159,6 +160,7 @@ class Services:
             reannounce_after=timedelta(hours=settings.unclaimed_after_hours),
             urgent_reannounce_after=timedelta(hours=settings.urgent_unclaimed_after_hours),
             notify=notify,
+            public_url=settings.public_url,
         )
         reports = ReportService(
             content, cipher, clock, desk, people_repo, units, settings.org_name, files
@@ -177,6 +179,7 @@ class Services:
             # nothing queued reaches them any more, and no outbox row keeps their id (F8)
             await outbox_repo.forget_chat(tx, chat.channel, chat.chat_id)
             await InteractionRepository(db).forget(tx, chat.channel, chat.chat_id)
+            await StaffChatRepository(db).forget_chat(tx, chat.channel, chat.chat_id)
             # that a deletion happened, never whose: the log must not undo the deletion
             await audit_log.record(tx, at=clock.now(), actor="person", action="data_deleted")
             return await people.finish_deletion(tx, chat, answers, context)

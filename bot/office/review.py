@@ -19,6 +19,7 @@ from bot.kernel.clock import Clock, format_local
 from bot.kernel.crypto import Cipher
 from bot.kernel.outbox import PRIORITY_INTERACTIVE, FileRef, Outbox, OutgoingMessage
 from bot.office.audit import AuditText
+from bot.office.notices import StaffNotices
 from content import Content
 from storage.audit import ActorNames, AuditLog
 from storage.db import Database, Transaction
@@ -72,6 +73,7 @@ class OfficeDesk:
         reannounce_after: timedelta,
         urgent_reannounce_after: timedelta,
         notify: Callable[[], None],
+        public_url: str | None = None,
     ) -> None:
         self.db = db
         self.content = content
@@ -88,6 +90,9 @@ class OfficeDesk:
         self.urgent_reannounce_after = urgent_reannounce_after
         self.notify = notify
         self.prompts = asyncio.Lock()  # a quick reply waits until its prompt is remembered
+        self.notices = StaffNotices(
+            db, content.texts, clock, outbox, public_url, self.category_label
+        )
 
     # ------------------------------------------------------------------------------- views
 
@@ -170,8 +175,11 @@ class OfficeDesk:
         files: list[tuple[str, str]],
         *,
         lead: str | None = None,
+        unclaimed: bool = False,
     ) -> None:
-        """Queue the report's message (and its files) for the office group, in tx."""
+        """Queue the report's message (and its files) for the office group, and a notice for
+        each linked staff member (bot/office/notices.py), in tx."""
+        await self.notices.queue(tx, report, unclaimed=unclaimed)
         if self.office_chat is None:
             log.warning("report %s not announced: ANTQ_OFFICE_CHAT_ID is not set", report.id)
             return
@@ -272,7 +280,7 @@ class OfficeDesk:
                 created=format_local(report.created_at, self.clock.tz),
             )
             async with self.db.transaction() as tx:
-                await self.announce(tx, report, body, [], lead=lead)
+                await self.announce(tx, report, body, [], lead=lead, unclaimed=True)
                 await self.reports.mark_announced(tx, report.id, now)
         if due:
             self.notify()

@@ -16,6 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from bot.kernel.clock import Clock
 from bot.kernel.crypto import Cipher
+from bot.office.notices import unlink_in
 from bot.reports.receipts import AttemptLimiter
 from storage.audit import AuditLog
 from storage.db import Database
@@ -152,6 +153,7 @@ class StaffService:
         async with self.db.transaction() as tx:
             await self.repo.set_active(tx, staff.id, False, now)
             await self.repo.drop_sessions_of(tx, staff.id)
+            await unlink_in(tx, self.db, staff.id, self.clock.now)  # its notices stop
             await self.audit.record(
                 tx, at=now, actor=actor, action="staff_disabled", subject=staff.username
             )

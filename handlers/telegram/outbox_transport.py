@@ -63,7 +63,7 @@ def make_outbox_bot(settings: Settings, *, connection_pool_size: int = 32) -> Bo
 
 
 def _markup(buttons: list[OutgoingButton]) -> InlineKeyboardMarkup | None:
-    return keyboard_of([Button(b.label, b.data, b.row) for b in buttons])
+    return keyboard_of([Button(b.label, b.data, b.row, b.url) for b in buttons])
 
 
 async def _local_file(ref: FileRef) -> str | InputFile:

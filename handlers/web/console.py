@@ -40,6 +40,8 @@ def register(app: web.Application) -> None:
     r.add_post(f"{PREFIX}/dangxuat", logout)
     r.add_post(f"{PREFIX}/dangxuat-moi-noi", logout_everywhere)
     r.add_get(f"{PREFIX}/taikhoan", account)
+    r.add_get(f"{PREFIX}/taikhoan/zalo", zalo_notices)
+    r.add_post(f"{PREFIX}/taikhoan/zalo/huy", zalo_unlink)
     r.add_get(f"{PREFIX}/hopthu", inbox)  # the dashboard (sections) is the first page
     r.add_get(f"{PREFIX}/moi", new_arrivals)
     r.add_get(f"{PREFIX}/tin/{{id:\\d+}}", report_page)
@@ -277,6 +279,31 @@ async def logout_everywhere(request: web.Request) -> web.Response:
 async def account(request: web.Request) -> web.Response:
     current = await _session(request)
     return _page(request, "console/account.html", current)
+
+
+async def zalo_notices(request: web.Request, message: str | None = None) -> web.Response:
+    """ "Nhận thông báo qua Zalo": the link if there is one, else a fresh one-time code."""
+    s = state(request)
+    current = await _session(request)
+    notices = s.services.desk.notices
+    linked = [c for c in await notices.linked(current.staff.id) if c.channel == "zalo"]
+    values: dict[str, Any] = {"message": message, "receives": current.can_act}
+    tz = s.services.clock.tz
+    if linked:
+        values["linked_at"] = format_local(linked[0].linked_at, tz)
+    else:
+        code = await notices.new_code(current.staff.id)
+        values["code"] = code.code
+        values["expires"] = format_local(code.expires_at, tz)
+    return _page(request, "console/zalo_notices.html", current, **values)
+
+
+async def zalo_unlink(request: web.Request) -> web.Response:
+    s = state(request)
+    current = await _session(request)
+    await _posted(request, current)
+    await s.services.desk.notices.unlink(current.staff.id, current.actor, current.staff.username)
+    return await zalo_notices(request, s.services.content.texts.raw("web.notices.unlinked"))
 
 
 # -------------------------------------------------------------------------------- inbox

@@ -104,8 +104,8 @@ class WindowPolicy:
         raise OutsideWindow(None, "zalo_window")
 
 
-def outgoing_buttons(message: OutgoingMessage) -> list[tuple[str, str]]:
-    return [(b.label, b.data) for b in message.buttons]
+def outgoing_buttons(message: OutgoingMessage) -> list[Button]:
+    return [Button(b.label, b.data, b.row, b.url) for b in message.buttons]
 
 
 class ZaloTransport:
@@ -182,7 +182,10 @@ class ZaloTransport:
         )
         messages = []
         for reply in fitted:
-            buttons = [ZaloButton(b.label, b.data) for b in reply.buttons]
+            buttons = [
+                ZaloButton(b.label, b.url, "url") if b.url else ZaloButton(b.label, b.data)
+                for b in reply.buttons
+            ]
             if reply.text.strip() or buttons:
                 messages.append(ZaloMessage(to_plain(reply.text) or "…", buttons))
         return messages
@@ -202,7 +205,7 @@ class ZaloTransport:
         text = message.caption if message.caption is not None and ref else message.text
         if ref is not None:
             message_id = await self._send_file(chat_id, ref, is_image=message.photo is not None)
-        buttons = [Button(label, data) for label, data in outgoing_buttons(message)]
+        buttons = outgoing_buttons(message)
         messages = self.render(chat_id, [Reply(text, buttons)]) if text or buttons else []
         if messages:
             message_id = await self.send_messages(chat_id, messages)
