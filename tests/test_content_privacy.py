@@ -18,9 +18,11 @@ def retention_words() -> str:
     return "{retention}"
 
 
-def test_the_retention_words_follow_the_setting():
-    assert retention_words_of(Settings.model_fields["retention_days"].default) == "12 tháng"
-    assert retention_words_of(730) == "24 tháng" and retention_words_of(90) == "90 ngày"
+def test_the_retention_words_follow_the_setting(bundle):
+    default = Settings.model_fields["retention_days"].default
+    assert retention_words_of(default, bundle.texts) == "12 tháng"
+    assert retention_words_of(730, bundle.texts) == "24 tháng"
+    assert retention_words_of(90, bundle.texts) == "90 ngày"
 
 
 @pytest.mark.parametrize("channel", CHANNEL_OPTIONS)

@@ -219,7 +219,7 @@ class Services:
             former_pseudonyms=cipher.former_pseudonyms,
             after_commit=notify,
             in_memory=TIP_LINKED_DIALOGS,
-            common_context={"retention": retention_words(settings.retention_days)},
+            common_context={"retention": retention_words(settings.retention_days, content.texts)},
             files=files,
         )
         conversations.stored_before = reports.stored_bytes  # a follow-up adds to one report

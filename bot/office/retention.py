@@ -8,6 +8,7 @@ from bot.dialogs.conversation import DIALOG_EXPIRY
 from bot.kernel.clock import Clock
 from bot.kernel.crypto import Cipher
 from bot.kernel.files import FileStore
+from content.texts import Texts
 from storage.audit import AuditLog
 from storage.db import Database
 from storage.dialog_states import DialogStateRepository
@@ -17,13 +18,13 @@ BATCH = 500
 ERASED_BODY = {"what": "", "where": None, "people": None, "erased": True}
 
 
-def retention_words(days: int) -> str:
+def retention_words(days: int, texts: Texts) -> str:
     """How long content is kept, as the privacy notice says it: "12 tháng", "90 ngày"."""
     if days <= 0:
-        return "thời hạn do Văn phòng Sở quyết định (không tự động xóa)"
+        return texts.raw("retention_period.forever")
     if days % 365 == 0:
-        return f"{days // 365 * 12} tháng"
-    return f"{days} ngày"
+        return texts.raw("retention_period.months", months=days // 365 * 12)
+    return texts.raw("retention_period.days", days=days)
 
 
 class RetentionService:
