@@ -38,6 +38,7 @@ class Migration:
     sql: str
 
 
+READERS = 2  # read-only connections (the machine this runs on has at least two cores)
 FOREIGN_KEYS_OFF = "-- pragma: foreign_keys=off"
 
 
@@ -83,6 +84,8 @@ class Database:
     def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, path: Path):
         self._conn = writer
         self._reader = reader
+        self._readers: list[aiosqlite.Connection] = [reader]
+        self._reading = [0]  # queries in flight on each reader
         self.path = path
         self._write_lock = asyncio.Lock()
 
@@ -96,16 +99,21 @@ class Database:
         db = cls(writer, writer, path)
         try:
             await db.migrate()
-            db._reader = await _connect(path)
-            await db._reader.execute("PRAGMA query_only = ON")
+            db._readers = []
+            for _ in range(READERS):
+                reader = await _connect(path)
+                await reader.execute("PRAGMA query_only = ON")
+                db._readers.append(reader)
+            db._reader, db._reading = db._readers[0], [0] * READERS
         except BaseException:
             await db.close()
             raise
         return db
 
     async def close(self) -> None:
-        if self._reader is not self._conn:
-            await self._reader.close()
+        for reader in self._readers:
+            if reader is not self._conn:
+                await reader.close()
         await self._conn.close()
 
     async def schema_version(self) -> int:
@@ -163,12 +171,25 @@ class Database:
             log.exception("rollback failed")
 
     async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self._reader.execute(sql, tuple(params)) as cursor:
-            return await cursor.fetchone()
+        rows = await self._read(sql, params, one=True)
+        return rows[0] if rows else None
 
     async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        async with self._reader.execute(sql, tuple(params)) as cursor:
-            return list(await cursor.fetchall())
+        return await self._read(sql, params, one=False)
+
+    async def _read(self, sql: str, params: Iterable[Any], *, one: bool) -> list[aiosqlite.Row]:
+        """On the reader with the fewest queries in flight: reads issued together (a page of
+        statistics) run side by side, each reader in its own thread."""
+        index = min(range(len(self._readers)), key=self._reading.__getitem__)
+        self._reading[index] += 1
+        try:
+            async with self._readers[index].execute(sql, tuple(params)) as cursor:
+                if one:
+                    row = await cursor.fetchone()
+                    return [row] if row is not None else []
+                return list(await cursor.fetchall())
+        finally:
+            self._reading[index] -= 1
 
 
 class Transaction:
