@@ -798,3 +798,44 @@ async def test_weekly_item_outside_the_window_goes_as_the_weeks_article_broadcas
         finally:
             CURRENT_KIND.reset(kind)
         assert (await world.control.stats())["broadcasts"] == 1
+
+
+async def test_files_are_fitted_to_what_zalo_uploads_take(world: ZaloWorld) -> None:
+    """ZALO.md: images JPG/PNG ≤ 1 MB, files PDF/DOC/DOCX/CSV ≤ 5 MB. A 2.5 MB photo is
+    re-encoded until it fits; a file Zalo does not take is said in words, the row not failed."""
+    import io
+    import os
+
+    from PIL import Image
+
+    lan = await world.person()
+    await onboard(lan)
+    await lan.drain()
+    noise = Image.frombytes("RGB", (1400, 1000), os.urandom(1400 * 1000 * 3))
+    big = io.BytesIO()
+    noise.save(big, "PNG")
+    assert big.tell() > 2 * 1024 * 1024
+
+    async def chunks(data: bytes) -> AsyncIterator[bytes]:
+        yield data
+
+    photo = await world.services.files.put(chunks(big.getvalue()), kind="photo", file_name="a.png")
+    archive = await world.services.files.put(chunks(b"PK\x03\x04" + b"x" * 2048), kind="document",
+                                             file_name="bien_ban.zip")  # fmt: skip
+    assert world.channel is not None and world.channel.transport is not None
+    token = CURRENT_KIND.set("announcement")
+    try:
+        for stored, caption in ((photo, "Ảnh lớn"), (archive, "Biên bản")):
+            assert not isinstance(stored, str) and hasattr(stored, "id")
+            kind = "photo" if stored is photo else "document"
+            message = OutgoingMessage(**{kind: FileRef(stored_id=stored.id)}, caption=caption)
+            await world.channel.transport.deliver(lan.user_id, message)
+    finally:
+        CURRENT_KIND.reset(token)
+    received = await lan.user.messages()
+    images = [m for m in received if m.kind == "image"]
+    assert len(images) == 1
+    uploads = (await world.control.stats())["uploads"]
+    assert uploads == 1  # the image fitted; the archive was never sent to Zalo's upload
+    assert any("bien_ban.zip" in (m.text or "") and "không gửi được" in (m.text or "")
+               for m in received)  # fmt: skip

@@ -40,6 +40,7 @@ from handlers.zalo.client import ZaloClient
 from handlers.zalo.outcomes import LOCAL, seconds_until_morning
 from handlers.zalo.render import MAX_BUTTONS, MAX_UNITS, MORE_KEY, ZaloButton, ZaloMessage, to_plain
 from handlers.zalo.settings import ZaloSettings
+from handlers.zalo.uploads import file_fits, fitted_image
 from storage.outbox import OutboxRow
 from storage.zalo import InteractionRepository
 
@@ -235,17 +236,27 @@ class ZaloTransport:
                 ref.stored_id, CHANNEL, timedelta(seconds=UPLOAD_CACHE_SECONDS)
             )
         if is_image:
-            filename = name if "." in name else f"{name}.jpg"
+            fitted = await asyncio.to_thread(fitted_image, data, name)
+            if fitted is None:
+                return await self._cannot_send(chat_id, name)
+            data, filename = fitted
             message_id, upload_id = await self.client.send_image_bytes(
                 chat_id, data, filename, attachment_id=cached
             )
         else:
+            if not file_fits(data, name):
+                return await self._cannot_send(chat_id, name)
             message_id, upload_id = await self.client.send_file_bytes(
                 chat_id, data, name, token=cached
             )
         if ref.stored_id is not None and upload_id != cached:
             await self.files.remember_channel_id(ref.stored_id, CHANNEL, upload_id)
         return message_id
+
+    async def _cannot_send(self, chat_id: str, name: str) -> str:
+        """A file Zalo's uploads do not take (kind or size): said, instead of a failed row."""
+        text = self.texts.get("zalo.file_not_sent", name=name)
+        return await self.send_messages(chat_id, self.render(chat_id, [Reply(text)]))
 
 
 class ZaloOutboxSender(OutboxSender):
