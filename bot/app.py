@@ -20,7 +20,7 @@ from bot.kernel.outbox import OutboxSender
 from bot.kernel.services import Services
 from handlers.telegram import announcements
 from handlers.telegram.aiohttp_request import AiohttpRequest
-from handlers.telegram.context import CHANNEL, SERVICES_KEY
+from handlers.telegram.context import CHANNEL, SERVICES_KEY, is_group_chat
 from handlers.telegram.files import TelegramFiles
 from handlers.telegram.outbox_transport import TelegramTransport, make_outbox_bot
 from storage.db import Transaction
@@ -87,7 +87,7 @@ def _sender(services: Services, transport: TelegramTransport) -> OutboxSender:
         on_sent={"office_report": office_message_sent},
         on_blocked=person_blocked,
         channel=CHANNEL,
-        is_group=lambda chat: chat.startswith("-"),  # Telegram's group ids are negative
+        is_group=is_group_chat,
     )
 
 

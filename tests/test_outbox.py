@@ -26,6 +26,7 @@ from bot.kernel.outbox import (
     OutgoingMessage,
 )
 from bot.kernel.pacing import Pacer
+from handlers.telegram.context import is_group_chat
 from handlers.telegram.outbox_transport import TelegramTransport, make_outbox_bot
 from sandbox.telegram import LimitsConfig, SandboxClient, SandboxServer, SimUser
 from sandbox.telegram.limits import max_in_window
@@ -54,7 +55,7 @@ class Rig:
         options.setdefault("on_blocked", on_blocked)
         options.setdefault("rng", random.Random(7))
         options.setdefault("channel", "telegram")
-        options.setdefault("is_group", lambda chat: chat.startswith("-"))
+        options.setdefault("is_group", is_group_chat)
         return OutboxSender(self.db, self.repo, self.transport, self.clock, **options)
 
     async def users(self, n: int) -> list[SimUser]:

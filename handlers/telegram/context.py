@@ -37,6 +37,11 @@ def pressed_message(query: CallbackQuery) -> Message | None:
     return query.message if isinstance(query.message, Message) else None
 
 
+def is_group_chat(chat_id: str) -> bool:
+    """Telegram's group ids are negative: the outbox paces messages to them as groups."""
+    return chat_id.startswith("-")
+
+
 def is_private(update: Update) -> bool:
     return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
 
