@@ -379,3 +379,18 @@ async def test_images_sent_as_photo_and_as_document_are_stored_without_metadata(
         data = await rig.services.files.read(item["stored_id"])
         assert picture != data and b"GPS" not in data
         assert_clean_image(data)
+
+
+def test_only_the_words_ma_moi_make_a_typed_invitation(rig: FakeChannel):
+    """A tip's passphrase such as "mai-voi-cay-gao-len" begins like "mã" but is no invitation."""
+    router = rig.services.router
+    code = "Zk3-_q8LmN0pQrStUv"
+
+    def typed(text: str) -> str | None:
+        return router._invitation_code(Incoming(kind="text", text=text))
+
+    assert typed(f"mã mời {code}") == code
+    assert typed(f"Mã mời: {code}") == code
+    assert typed(f"mời {code}") == code
+    for answer in ("mai-voi-cay-gao-len-thuyen", "MAI-VOI-CAY-GAO-LEN", f"ma{code}", f"moi{code}"):
+        assert typed(answer) is None, answer

@@ -24,7 +24,9 @@ from content.texts import fold
 
 # "/baocao", "/baocao@antq_bot", "baocao", "báo cáo", "/start CODE", "mã mời CODE"
 _SLASH = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@\w+)?(?:\s+(.*))?$", re.S)
-_INVITATION = re.compile(r"^(?:ma moi|moi|ma)\s*:?\s*([A-Za-z0-9_-]{16,64})$")
+# "mã mời <code>" (or "mời: <code>"): the words apart from the code, so that an answer that merely
+# begins with "ma" or "moi" (a tip's passphrase "mai-voi-…") is never taken for an invitation
+_INVITATION = re.compile(r"^(?:ma moi|moi)(?:\s*:\s*|\s+)([A-Za-z0-9_-]{16,64})$")
 # "mã cán bộ ABCD-EFGH-...": a staff member links this chat to their console account
 _STAFF_LINK = re.compile(r"^ma can bo\s*:?\s*([a-z0-9][a-z0-9 -]{0,60})$")
 
