@@ -102,37 +102,21 @@ class Settings(BaseSettings):
     @classmethod
     def _kind_list(cls, value: object) -> object:
         if isinstance(value, str):
-            parts = [part.strip() for part in value.split(",") if part.strip()]
-            if not all(re.fullmatch(r"[a-z][a-z0-9_]*", part) for part in parts):
-                raise PydanticCustomError("kind_list", "not comma-separated kinds")
-            return frozenset(parts)
+            return frozenset(_listed(value, r"[a-z][a-z0-9_]*", "kind_list"))
         return value
 
     @field_validator("zalo_templates", mode="before")
     @classmethod
     def _template_map(cls, value: object) -> object:
         if isinstance(value, str):
-            found: dict[str, str] = {}
-            for part in (p.strip() for p in value.split(",") if p.strip()):
-                kind, sep, template = part.partition("=")
-                kind, template = kind.strip(), template.strip()
-                if not sep or not re.fullmatch(r"[a-z][a-z0-9_]*", kind) or not template.isalnum():
-                    raise PydanticCustomError("template_map", "not kind=template_id pairs")
-                found[kind] = template
-            return found
+            return _paired(value, r"[a-z][a-z0-9_]*", r"[A-Za-z0-9]+", "template_map")
         return value
 
     @field_validator("zalo_articles", mode="before")
     @classmethod
     def _article_map(cls, value: object) -> object:
         if isinstance(value, str):
-            found: dict[str, str] = {}
-            for part in (p.strip() for p in value.split(",") if p.strip()):
-                week, sep, article = (x.strip() for x in part.partition("="))
-                if not sep or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", week) or not article:
-                    raise PydanticCustomError("article_map", "not week=article_id pairs")
-                found[week] = article
-            return found
+            return _paired(value, r"\d{4}-\d{2}-\d{2}", r".+", "article_map")
         return value
 
     @field_validator("zalo_app_id", "zalo_oa_id")
@@ -197,10 +181,7 @@ class Settings(BaseSettings):
     @classmethod
     def _comma_separated_ids(cls, value: object) -> object:
         if isinstance(value, str):
-            parts = [part.strip() for part in value.split(",") if part.strip()]
-            if not all(re.fullmatch(r"-?\d+", part) for part in parts):
-                raise PydanticCustomError("id_list", "not comma-separated ids")
-            return frozenset(int(part) for part in parts)
+            return frozenset(int(part) for part in _listed(value, r"-?\d+", "id_list"))
         return value
 
     @field_validator(
@@ -306,6 +287,25 @@ class Settings(BaseSettings):
         if self.office_chat_id is None:
             return None
         return ChatRef("telegram", str(self.office_chat_id))
+
+
+def _listed(value: str, item: str, error: str) -> list[str]:
+    """A comma-separated setting, each item matching `item`; else the setting's own error."""
+    parts = [part.strip() for part in value.split(",") if part.strip()]
+    if not all(re.fullmatch(item, part) for part in parts):
+        raise PydanticCustomError(error, "not a comma-separated list of the right items")
+    return parts
+
+
+def _paired(value: str, key: str, item: str, error: str) -> dict[str, str]:
+    """A comma-separated setting of `key=value` pairs (`ANTQ_ZALO_TEMPLATES`, `..._ARTICLES`)."""
+    found: dict[str, str] = {}
+    for part in _listed(value, r"[^=]+=.+", error):
+        name, _, setting = (x.strip() for x in part.partition("="))
+        if not re.fullmatch(key, name) or not re.fullmatch(item, setting):
+            raise PydanticCustomError(error, "not name=value pairs")
+        found[name] = setting
+    return found
 
 
 def _filled(value: SecretStr | None) -> bool:
