@@ -96,6 +96,11 @@ def database_bytes(path: Path) -> bytes:
 async def walk_to_evidence(lan: Person, command: str) -> None:
     await lan.say(command)
     await lan.expect("Lừa đảo qua mạng")
+    await walk_from_category(lan)
+
+
+async def walk_from_category(lan: Person) -> None:
+    """From the category of a report or tip to its files step (what, where, map, when, people)."""
     await lan.press("Lừa đảo qua mạng")
     await lan.expect("Chuyện gì đã xảy ra")
     await lan.say(WHAT)
@@ -135,20 +140,7 @@ async def submit_report(lan: Person) -> str:
 async def submit_tip(phung: Person) -> tuple[str, str, list[OaMessage]]:
     await phung.say("tố giác")
     opening = await phung.drain(0.5)
-    await phung.press("Lừa đảo qua mạng")
-    await phung.expect("Chuyện gì đã xảy ra")
-    await phung.say(WHAT)
-    await phung.expect("Nơi khác (tôi sẽ mô tả)")
-    await phung.press("Nơi khác (tôi sẽ mô tả)")
-    await phung.drain(0.2)
-    await phung.say("Cổng trường THCS Tân Phú")
-    await phung.drain(0.2)
-    await phung.user.send_location(11.5349, 106.8833)
-    await phung.expect("ngày nào")
-    await phung.press("Hôm nay")
-    await phung.expect("Bỏ qua")
-    await phung.press("Bỏ qua")
-    await phung.expect("bằng chứng")
+    await walk_from_category(phung)
     await phung.user.send_image()
     await phung.expect("Đã nhận tệp 1/5")
     await phung.press("Xong, không gửi thêm")
